@@ -1,0 +1,1 @@
+"""Self-curation: turn scorer output into 1-5 scores, and select the candidates to keep."""

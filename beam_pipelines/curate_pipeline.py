@@ -1,0 +1,119 @@
+"""The `curate_t` pipeline: a scorer model rates every candidate; keep those scored >= k."""
+
+import json
+
+import apache_beam as beam
+from apache_beam.ml.inference.base import PredictionResult, RunInference
+
+from beam_pipelines.counting import count
+from beam_pipelines.curate.scores import (
+    SCORE_LABELS,
+    SCORE_PREFIX,
+    score_from_completion,
+    score_from_distribution,
+)
+from beam_pipelines.inference.handler import ChatModelHandler
+from beam_pipelines.io.shards import read_shards, write_shards
+from beam_pipelines.prompts import curation_prompt, tagged
+from beam_pipelines.steps import DEAD, counted_requests, dead_letter, failed_batches
+from schemas.config import CurateConfig
+from schemas.records import DeadLetter, Scored, SFTExample
+
+
+class ScoreCandidate(beam.DoFn):
+    """Attach the scorer's score; an unparsable or failed rating becomes a dead letter."""
+
+    def __init__(self, scorer: str, iteration: int):
+        self.scorer = scorer
+        self.iteration = iteration
+
+    def process(self, result: PredictionResult):
+        candidate, output = result.example["record"], result.inference
+        stage = f"curate_{self.iteration}"
+        if output.error:
+            count("dead_lettered")
+            yield beam.pvalue.TaggedOutput(DEAD, dead_letter(stage, candidate["id"], output.error))
+            return
+        if hasattr(output, "probs"):
+            score, expected = score_from_distribution(output.probs)
+            raw = json.dumps(dict(zip(SCORE_LABELS, output.probs, strict=True)))
+        else:
+            score, expected, raw = score_from_completion(output.text), None, output.text
+        if score is None:
+            count("dead_lettered")
+            yield beam.pvalue.TaggedOutput(
+                DEAD, dead_letter(stage, candidate["id"], "unparsable_score", raw)
+            )
+            return
+        count(f"score:{score}")
+        yield Scored(
+            **candidate,
+            score=score,
+            expected_score=expected,
+            scorer_raw=raw,
+            scorer_model=self.scorer,
+            iteration=self.iteration,
+        ).model_dump()
+
+
+def keep_at_least(k: int):
+    def keep(scored: dict) -> bool:
+        if scored["score"] >= k:
+            count("out")
+            return True
+        count("filtered:below_k")
+        return False
+
+    return keep
+
+
+def to_sft_example(tag: str | None):
+    """A curated row: the instruction (web tag appended) asks, the segment answers."""
+
+    def convert(scored: dict) -> dict:
+        return SFTExample(
+            messages=[
+                {"role": "user", "content": tagged(scored["instruction"], tag)},
+                {"role": "assistant", "content": scored["text"]},
+            ],
+            source="augmented",
+            score=scored["score"],
+            iteration=scored["iteration"],
+            segment_id=scored["id"],
+            url=scored["url"],
+        ).model_dump()
+
+    return convert
+
+
+def build(
+    pipeline: beam.Pipeline,
+    candidates_dir: str,
+    scorer_path: str,
+    cfg: CurateConfig,
+    iteration: int,
+    tag: str | None,
+    out_dir: str,
+) -> None:
+    task = "generate" if cfg.mode == "generate" else "label_distribution"
+    handler = ChatModelHandler(scorer_path, cfg, task, SCORE_PREFIX, SCORE_LABELS)
+    results, failures = (
+        read_shards(pipeline, candidates_dir, "candidates")
+        | "Prompt" >> counted_requests(lambda c: curation_prompt(c["instruction"], c["text"]))
+        | "Score" >> RunInference(handler).with_exception_handling()
+    )
+    out = results | "Parse scores" >> beam.ParDo(
+        ScoreCandidate(scorer_path, iteration)
+    ).with_outputs(DEAD, main="scored")
+    curated = (
+        out.scored
+        | "Keep score >= k" >> beam.Filter(keep_at_least(cfg.k))
+        | "To SFT rows" >> beam.Map(to_sft_example(tag))
+    )
+    dead = (
+        out[DEAD],
+        failures.failed_inferences | "Failed batches" >> failed_batches(f"curate_{iteration}"),
+    )
+    write_shards(out.scored, out_dir, "scored", Scored)
+    write_shards(curated, out_dir, "curated", SFTExample)
+    write_shards(dead | "All dead letters" >> beam.Flatten(), out_dir, DEAD, DeadLetter)

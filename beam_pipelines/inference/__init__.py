@@ -1,0 +1,1 @@
+"""Inference backends behind one interface, and the Beam ModelHandler that runs them."""

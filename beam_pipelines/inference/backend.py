@@ -1,0 +1,74 @@
+"""The interface every inference backend implements, and helpers they share.
+
+Pipelines import only this module and the handler: torch, transformers and vllm are imported
+lazily by the backend that needs them, on the worker that loads it.
+"""
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from schemas.config import InferenceConfig, Sampling
+
+Messages = list[dict[str, str]]
+INPUT_TOO_LONG = "input_too_long"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One prompt's completion, or the reason there is none."""
+
+    text: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelDistribution:
+    """Each label's probability as the next token after a prefix, or why there is none."""
+
+    probs: list[float] | None = None
+    error: str | None = None
+
+
+class ChatBackend(Protocol):
+    def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]: ...
+
+    def label_distribution(
+        self, prompts: list[Messages], answer_prefix: str, labels: list[str]
+    ) -> list[LabelDistribution]: ...
+
+
+BACKENDS = {
+    "transformers": "beam_pipelines.inference.transformers_backend:TransformersBackend",
+    "vllm": "beam_pipelines.inference.vllm_backend:VllmBackend",
+}
+
+
+def load_backend(model_path: str, cfg: InferenceConfig) -> ChatBackend:
+    """Import and construct the backend the config names."""
+    module, _, cls = BACKENDS[cfg.backend].partition(":")
+    return getattr(importlib.import_module(module), cls)(model_path, cfg)
+
+
+def render(tokenizer: Any, prompt: Messages, answer_prefix: str = "") -> str:
+    """The model's chat template applied to a prompt, opening the assistant turn."""
+    text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    return text + answer_prefix
+
+
+def label_tokens(tokenizer: Any, answer_prefix: str, labels: list[str]) -> tuple[str, list[int]]:
+    """The prefix to score after, and each label's single token there.
+
+    Tries "Score:" then "Score: " as the prefix, since tokenizers differ on whether the space
+    joins the digit (' 4') or stands alone (' ', '4').
+    """
+    for prefix in (answer_prefix, answer_prefix + " "):
+        base = tokenizer(prefix, add_special_tokens=False)["input_ids"]
+        ids = []
+        for label in labels:
+            full = tokenizer(f"{answer_prefix} {label}", add_special_tokens=False)["input_ids"]
+            if full[: len(base)] == base and len(full) == len(base) + 1:
+                ids.append(full[-1])
+        if len(ids) == len(labels):
+            return prefix, ids
+    raise ValueError(f"labels {labels} are not single tokens after {answer_prefix!r}")

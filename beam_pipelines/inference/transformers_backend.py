@@ -1,0 +1,81 @@
+"""transformers backend: batched generation and next-token label distributions, CPU or GPU."""
+
+import zlib
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from beam_pipelines.inference.backend import (
+    INPUT_TOO_LONG,
+    Generation,
+    LabelDistribution,
+    Messages,
+    label_tokens,
+    render,
+)
+from schemas.config import InferenceConfig, Sampling
+
+
+class TransformersBackend:
+    def __init__(self, model_path: str, cfg: InferenceConfig):
+        self.cfg = cfg
+        self.device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
+        self.model.eval()
+
+    def _encode(self, prompts: list[Messages], answer_prefix: str = "") -> list[list[int] | None]:
+        """Token ids per prompt; None where the prompt exceeds max_input_tokens."""
+        texts = [render(self.tokenizer, p, answer_prefix) for p in prompts]
+        ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [i if len(i) <= self.cfg.max_input_tokens else None for i in ids]
+
+    def _batch(self, ids: list[list[int]]) -> dict[str, torch.Tensor]:
+        batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    @torch.inference_mode()
+    def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]:
+        encoded = self._encode(prompts)
+        ok = [i for i, ids in enumerate(encoded) if ids is not None]
+        results = [Generation(error=INPUT_TOO_LONG) for _ in prompts]
+        if not ok:
+            return results
+        # Seeded by the batch's content, so a re-run of the same batch samples the same text.
+        torch.manual_seed(sampling.seed + zlib.crc32(repr([encoded[i] for i in ok]).encode()))
+        batch = self._batch([encoded[i] for i in ok])
+        sample = sampling.temperature > 0
+        out = self.model.generate(
+            **batch,
+            do_sample=sample,
+            temperature=sampling.temperature if sample else None,
+            top_p=sampling.top_p if sample else None,
+            top_k=None,
+            max_new_tokens=sampling.max_new_tokens,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+        new_tokens = out[:, batch["input_ids"].shape[1] :]
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        for i, text in zip(ok, texts, strict=True):
+            results[i] = Generation(text=text)
+        return results
+
+    @torch.inference_mode()
+    def label_distribution(
+        self, prompts: list[Messages], answer_prefix: str, labels: list[str]
+    ) -> list[LabelDistribution]:
+        answer_prefix, label_ids = label_tokens(self.tokenizer, answer_prefix, labels)
+        encoded = self._encode(prompts, answer_prefix)
+        ok = [i for i, ids in enumerate(encoded) if ids is not None]
+        results = [LabelDistribution(error=INPUT_TOO_LONG) for _ in prompts]
+        if not ok:
+            return results
+        logits = self.model(**self._batch([encoded[i] for i in ok])).logits[:, -1, :]
+        probs = logits.float().softmax(-1)[:, label_ids]
+        probs = probs / probs.sum(-1, keepdim=True)
+        for i, row in zip(ok, probs.tolist(), strict=True):
+            results[i] = LabelDistribution(probs=row)
+        return results

@@ -1,0 +1,1 @@
+"""Readers of the corpus and writers of shards."""

@@ -1,0 +1,72 @@
+"""Read seed (instruction, output) pairs from JSONL or Parquet (any fsspec URL) or a HF dataset."""
+
+import hashlib
+import json
+
+import fsspec
+import pyarrow.parquet as pq
+
+from schemas.config import SeedConfig
+from schemas.records import DeadLetter, SeedPair
+
+HF_PREFIX = "hf:"
+
+
+def read_raw_rows(path: str) -> list[dict]:
+    """Rows of a JSONL(.gz/.zst) or Parquet file, or of a Hugging Face dataset's train split."""
+    if path.startswith(HF_PREFIX):
+        from datasets import load_dataset
+
+        return load_dataset(path.removeprefix(HF_PREFIX), split="train").to_list()
+    if path.endswith(".parquet"):
+        with fsspec.open(path, "rb") as f:
+            return pq.read_table(f).to_pylist()
+    rows = []
+    with fsspec.open(path, "rt", compression="infer", encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    rows.append({"__error__": f"line {n + 1}: {err}", "__raw__": line})
+    return rows
+
+
+def select_seed_pairs(rows: list[dict], cfg: SeedConfig) -> tuple[list[dict], list[dict], dict]:
+    """Valid pairs, dead letters for invalid rows, and counts of rows filtered by reason."""
+    pairs, dead, filtered = [], [], {}
+    for n, row in enumerate(rows):
+        instruction, output = row.get(cfg.instruction_field), row.get(cfg.output_field)
+        problem = row.get("__error__") or next(
+            (
+                f"field {name!r} must be a non-empty string"
+                for name, value in (
+                    (cfg.instruction_field, instruction),
+                    (cfg.output_field, output),
+                )
+                if not isinstance(value, str) or not value.strip()
+            ),
+            None,
+        )
+        if problem:
+            dead.append(
+                DeadLetter(
+                    stage="seed",
+                    input_id=f"{cfg.path}#{n}",
+                    error="invalid_seed_row",
+                    message=problem,
+                    raw=str(row.get("__raw__", row))[:2000],
+                ).model_dump()
+            )
+        elif cfg.exclude_field and row.get(cfg.exclude_field):
+            filtered["excluded"] = filtered.get("excluded", 0) + 1
+        elif cfg.limit is not None and len(pairs) >= cfg.limit:
+            filtered["over_limit"] = filtered.get("over_limit", 0) + 1
+        else:
+            key = hashlib.sha1(f"{instruction}\x00{output}".encode()).hexdigest()[:16]
+            pairs.append(
+                SeedPair(
+                    id=key, instruction=instruction, output=output, source=cfg.path
+                ).model_dump()
+            )
+    return pairs, dead, filtered

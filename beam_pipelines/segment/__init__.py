@@ -1,0 +1,1 @@
+"""Cut web pages into self-contained segments under their headers, and filter them."""

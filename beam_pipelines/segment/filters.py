@@ -1,0 +1,68 @@
+"""Segment filters from the paper; each returns the reason to drop a segment, or None to keep it."""
+
+import re
+from collections.abc import Callable
+
+from beam_pipelines.segment.html_segmenter import Section
+from schemas.config import SegmentConfig
+
+Filter = Callable[[Section], str | None]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def length_filter(cfg: SegmentConfig) -> Filter:
+    def check(s: Section) -> str | None:
+        if len(s.text) < cfg.min_chars:
+            return "too_short"
+        if len(s.text) > cfg.max_chars:
+            return "too_long"
+        return None
+
+    return check
+
+
+def header_filter(cfg: SegmentConfig) -> Filter:
+    """Drop empty, all-caps, mostly-capitals and navigation headers."""
+    navigation = [n.lower() for n in cfg.navigation_headers]
+
+    def check(s: Section) -> str | None:
+        letters = [c for c in s.header if c.isalpha()]
+        if not letters:
+            return "empty_header"
+        if all(c.isupper() for c in letters) and len(letters) > 1:
+            return "all_caps_header"
+        if sum(c.isupper() for c in letters) / len(letters) > cfg.max_header_caps_ratio:
+            return "capitalised_header"
+        if any(n in s.header.lower() for n in navigation):
+            return "navigation_header"
+        return None
+
+    return check
+
+
+def repetition_filter(cfg: SegmentConfig) -> Filter:
+    """Drop segments in which two sentences share too many word trigrams (Jaccard similarity)."""
+
+    def check(s: Section) -> str | None:
+        grams = [g for g in map(_trigrams, _SENTENCE_END.split(s.text)) if g]
+        for i, a in enumerate(grams):
+            for b in grams[i + 1 :]:
+                if len(a & b) / len(a | b) > cfg.max_sentence_jaccard:
+                    return "repetitive"
+        return None
+
+    return check
+
+
+def _trigrams(sentence: str) -> set[tuple[str, ...]]:
+    words = sentence.lower().split()
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def segment_filters(cfg: SegmentConfig) -> list[Filter]:
+    """The filters in the order they run: cheap ones first."""
+    return [length_filter(cfg), header_filter(cfg), repetition_filter(cfg)]
+
+
+def drop_reason(section: Section, filters: list[Filter]) -> str | None:
+    return next((reason for f in filters if (reason := f(section))), None)

@@ -1,0 +1,171 @@
+"""The run config: one YAML file describes a whole run; unknown keys and bad values are rejected."""
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from beam_pipelines.prompts import SEED_TAG, WEB_TAG
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeedConfig(Strict):
+    path: str = Field(description="JSONL or Parquet (any fsspec URL), or hf:<dataset id>")
+    instruction_field: str = "instruction"
+    output_field: str = "response"
+    exclude_field: str | None = Field(None, description="rows where this field is true are dropped")
+    limit: int | None = Field(None, gt=0)
+
+
+class CorpusConfig(Strict):
+    paths: list[str] = Field(min_length=1, description="fsspec URLs or globs of WARC / HTML files")
+
+
+class SegmentConfig(Strict):
+    min_chars: int = Field(600, gt=0)
+    max_chars: int = Field(3000, gt=0)
+    max_header_caps_ratio: float = Field(0.5, ge=0, le=1)
+    navigation_headers: list[str] = [
+        "advertisement",
+        "forum",
+        "quick link",
+        "free newsletter",
+        "navigation",
+        "menu",
+        "related posts",
+        "comments",
+        "share this",
+    ]
+    max_sentence_jaccard: float = Field(0.6, ge=0, le=1, description="trigram Jaccard limit")
+
+    @model_validator(mode="after")
+    def _window(self) -> "SegmentConfig":
+        if self.min_chars > self.max_chars:
+            raise ValueError("min_chars must not exceed max_chars")
+        return self
+
+
+class Sampling(Strict):
+    temperature: float = Field(0.7, ge=0, description="0 means greedy decoding")
+    top_p: float = Field(0.9, gt=0, le=1)
+    max_new_tokens: int = Field(64, gt=0)
+    seed: int = 0
+
+
+class InferenceConfig(Strict):
+    backend: Literal["transformers", "vllm"] = "transformers"
+    batch_size: int = Field(8, gt=0)
+    max_input_tokens: int = Field(2048, gt=0)
+    device: str | None = Field(
+        None, description="transformers backend: cpu, cuda, ...; auto if unset"
+    )
+    engine_args: dict[str, Any] = Field({}, description="vllm backend: extra vllm.LLM arguments")
+    sampling: Sampling = Sampling()
+
+
+class CurateConfig(InferenceConfig):
+    mode: Literal["generate", "logprobs"] = "generate"
+    k: int = Field(5, ge=1, le=5, description="keep candidates scored >= k")
+    sampling: Sampling = Sampling(temperature=0.0, max_new_tokens=128)
+
+
+class TrainingConfig(Strict):
+    max_steps: int | None = Field(None, gt=0, description="unset: the paper's table by data size")
+    batch_size: int | None = Field(None, gt=0, description="unset: 32, or 8 below 3,000 examples")
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    learning_rate: float = Field(1e-5, gt=0)
+    final_lr_factor: float = Field(0.9, gt=0, le=1, description="linear decay to lr * factor")
+    weight_decay: float = Field(0.1, ge=0)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    max_length: int = Field(2048, gt=0)
+    seed: int = 42
+
+
+class TrainingRoles(Strict):
+    backward: TrainingConfig = TrainingConfig()
+    seed: TrainingConfig = TrainingConfig()
+    iteration: TrainingConfig = TrainingConfig()
+
+
+class TagsConfig(Strict):
+    seed: str | None = SEED_TAG
+    augmented: str | None = WEB_TAG
+
+
+class RunConfig(Strict):
+    run_dir: str
+    base_model: str = "embedded:SmolLM2-135M-Instruct"
+    seed: SeedConfig
+    corpus: CorpusConfig
+    segment: SegmentConfig = SegmentConfig()
+    augment: InferenceConfig = InferenceConfig()
+    curate: CurateConfig = CurateConfig()
+    iterations: int = Field(2, ge=1)
+    training: TrainingRoles = TrainingRoles()
+    tags: TagsConfig = TagsConfig()
+
+    def fingerprint(self, *sections: str) -> str:
+        """A stable hash of the named config sections (what a stage's output depends on)."""
+        data = self.model_dump(mode="json")
+        chosen = {name: data[name] for name in sections}
+        return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class ConfigError(ValueError):
+    """A config that cannot be loaded; the message names each bad field by its YAML path."""
+
+
+_ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+
+
+def _expand(value: Any) -> Any:
+    """Expand ${VAR} and ${VAR:-default} in every string of the parsed YAML."""
+    if isinstance(value, str):
+        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), value)
+    if isinstance(value, dict):
+        return {k: _expand(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v) for v in value]
+    return value
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one `key.sub=value` override; the value is parsed as YAML."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set expects key.sub=value, got {assignment!r}")
+    *parents, leaf = key.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {key}: {part} is not a mapping")
+    node[leaf] = yaml.safe_load(raw)
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
+    """Read, expand, override and validate a run config."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    for assignment in overrides:
+        apply_override(data, assignment)
+    try:
+        return RunConfig.model_validate(_expand(data))
+    except ValidationError as err:
+        lines = [f"{path}: {err.error_count()} invalid field(s)"]
+        for e in err.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+            lines.append(f"  {where}: {e['msg']}")
+        raise ConfigError("\n".join(lines)) from err

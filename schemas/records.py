@@ -1,0 +1,100 @@
+"""Records written between stages; each has a pydantic model and a matching Arrow schema."""
+
+import types
+import typing
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def arrow_schema(cls) -> pa.Schema:
+        """The Parquet schema of this record, derived from its fields."""
+        return pa.schema(
+            [
+                pa.field(
+                    name,
+                    _arrow_type(field.annotation),
+                    nullable=_is_optional(field.annotation),
+                )
+                for name, field in cls.model_fields.items()
+            ]
+        )
+
+
+class Message(BaseModel):
+    role: str
+    content: str
+
+
+class SeedPair(Record):
+    id: str
+    instruction: str
+    output: str
+    source: str
+
+
+class Segment(Record):
+    id: str
+    text: str
+    header: str
+    header_path: list[str]
+    url: str
+    source_file: str
+    record_offset: int
+    char_len: int
+
+
+class Candidate(Segment):
+    instruction: str
+    backward_model: str
+
+
+class Scored(Candidate):
+    score: int | None
+    expected_score: float | None
+    scorer_raw: str
+    scorer_model: str
+    iteration: int
+
+
+class SFTExample(Record):
+    """A row of a curated shard: `messages` is what SFT jobs read; the rest is provenance."""
+
+    messages: list[Message]
+    source: str
+    score: int | None
+    iteration: int | None
+    segment_id: str | None
+    url: str | None
+
+
+class DeadLetter(Record):
+    stage: str
+    input_id: str
+    error: str
+    message: str
+    raw: str
+
+
+_SCALARS = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+
+
+def _is_optional(annotation: object) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
+def _arrow_type(annotation: object) -> pa.DataType:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _arrow_type(inner)
+    if typing.get_origin(annotation) is list:
+        return pa.list_(_arrow_type(typing.get_args(annotation)[0]))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return pa.struct(
+            [pa.field(n, _arrow_type(f.annotation)) for n, f in annotation.model_fields.items()]
+        )
+    return _SCALARS[annotation]

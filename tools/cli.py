@@ -1,0 +1,147 @@
+"""The `humpback` command: validate a config, run its stages (resuming), show a run's status."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from schemas.config import ConfigError, RunConfig, load_config
+from tools.manifest import read_manifest
+
+USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...] [--set k=v ...] \
+[-- BEAM_ARGS]
+       humpback validate CONFIG [--set k=v ...]
+       humpback status RUN_DIR"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    beam_args: list[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, beam_args = argv[:split], argv[split + 1 :]
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args, beam_args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="humpback", usage=USAGE, description=__doc__)
+    sub = parser.add_subparsers(required=True)
+    run = sub.add_parser("run", help="run every stage of a config in order, skipping complete ones")
+    run.add_argument("config")
+    which = run.add_mutually_exclusive_group()
+    which.add_argument("--only", metavar="STAGE", help="run just this stage")
+    which.add_argument("--until", metavar="STAGE", help="stop after this stage")
+    run.add_argument("--force", metavar="STAGE", action="append", default=[], help="redo it")
+    run.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides")
+    run.set_defaults(command=cmd_run)
+    validate = sub.add_parser("validate", help="check a config and print it resolved")
+    validate.add_argument("config")
+    validate.add_argument(
+        "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
+    )
+    validate.set_defaults(command=cmd_validate)
+    status = sub.add_parser("status", help="a table of a run's stages and their counts")
+    status.add_argument("run_dir")
+    status.set_defaults(command=cmd_status)
+    return parser
+
+
+def cmd_validate(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    config = load_config(args.config, args.overrides)
+    from tools.stages import build_stages
+
+    names = [s.name for s in build_stages(config)]
+    print(f"{args.config}: valid; stages: {' -> '.join(names)}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from tools.stages import RunContext, build_stages, execute, is_complete
+
+    config = load_config(args.config, args.overrides)
+    stages = build_stages(config)
+    names = [s.name for s in stages]
+    for name in [args.only, args.until, *args.force]:
+        if name and name not in names:
+            print(f"error: no stage {name!r}; stages are {', '.join(names)}", file=sys.stderr)
+            return 2
+    if args.only:
+        stages = [s for s in stages if s.name == args.only]
+    elif args.until:
+        stages = stages[: names.index(args.until) + 1]
+    ctx = RunContext(config, beam_args)
+    _save_config(config)
+    for stage in stages:
+        if stage.name not in args.force and is_complete(ctx, stage):
+            print(f"[humpback] {stage.name}: complete, skipped", flush=True)
+            continue
+        print(f"[humpback] {stage.name}: running", flush=True)
+        manifest = execute(ctx, stage)
+        print(f"[humpback] {stage.name}: done in {manifest['wall_s']} s  {_brief(manifest)}")
+    print()
+    print_status(ctx.run_dir, [s.name for s in build_stages(config)])
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    config_file = Path(args.run_dir, "config.yaml")
+    if not config_file.exists():
+        print(f"error: {args.run_dir} is not a humpback run (no config.yaml)", file=sys.stderr)
+        return 2
+    config = load_config(config_file)
+    from tools.stages import build_stages
+
+    print_status(args.run_dir, [s.name for s in build_stages(config)])
+    return 0
+
+
+def _save_config(config: RunConfig) -> None:
+    import fsspec
+    import yaml
+
+    fs, _, (path,) = fsspec.get_fs_token_paths(f"{config.run_dir}/config.yaml")
+    fs.makedirs(fs._parent(path), exist_ok=True)
+    fs.pipe_file(path, yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False).encode())
+
+
+def _brief(manifest: dict) -> str:
+    c = manifest["counts"]
+    parts = [f"in {c['in']}", f"out {c['out']}"]
+    if c["filtered"]:
+        parts.append("filtered " + ", ".join(f"{k} {v}" for k, v in c["filtered"].items()))
+    if c["duplicates"]:
+        parts.append(f"duplicates {c['duplicates']}")
+    parts.append(f"dead-lettered {c['dead_lettered']}")
+    return "; ".join(parts)
+
+
+def print_status(run_dir: str, stage_names: list[str]) -> None:
+    """A table of stages with counts and wall times, then where the outputs are."""
+    header = ("stage", "state", "in", "out", "filtered", "dup", "dead", "wall s")
+    rows, outputs = [], []
+    for name in stage_names:
+        manifest = read_manifest(f"{run_dir.rstrip('/')}/{name}")
+        if manifest is None:
+            rows.append((name, "pending", "", "", "", "", "", ""))
+            continue
+        c = manifest["counts"]
+        filtered = str(sum(c["filtered"].values()))
+        rows.append(
+            (name, "done", c["in"], c["out"], filtered, c["duplicates"], c["dead_lettered"],
+             manifest["wall_s"])
+        )  # fmt: skip
+        for kind, where in manifest["outputs"].items():
+            if kind in {"model", "curated"}:
+                outputs.append(
+                    f"  {name} {kind}: {where if isinstance(where, str) else ', '.join(where)}"
+                )
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    if outputs:
+        print("\noutputs:")
+        print("\n".join(outputs))

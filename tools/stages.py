@@ -1,0 +1,225 @@
+"""The stage graph of a run: what each stage reads, runs and writes, and when it can be skipped."""
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+
+import apache_beam as beam
+import fsspec
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
+from beam_pipelines.counting import run_and_count
+from beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
+from beam_pipelines.io.shards import load_rows, shard_files, write_rows
+from beam_pipelines.io.web_pages import expand_paths
+from schemas.config import RunConfig
+from schemas.records import DeadLetter, SeedPair
+from tools.manifest import counts_from, read_manifest, write_manifest
+
+
+@dataclass
+class RunContext:
+    config: RunConfig
+    beam_args: list[str] = field(default_factory=list)
+
+    @property
+    def run_dir(self) -> str:
+        return self.config.run_dir.rstrip("/")
+
+    def stage_dir(self, stage: str) -> str:
+        return f"{self.run_dir}/{stage}"
+
+    def model_dir(self, train_stage: str) -> str:
+        return f"{self.stage_dir(train_stage)}/model"
+
+    @cached_property
+    def base_model(self) -> str:
+        from training.embedded_model import resolve_model
+
+        return resolve_model(self.config.base_model)
+
+    def pipeline(self) -> beam.Pipeline:
+        return beam.Pipeline(options=PipelineOptions(self.beam_args))
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    sections: tuple[str, ...]  # config sections its output depends on
+    upstream: tuple[str, ...]
+    run: Callable[[RunContext], dict]  # returns flat counters, plus "_outputs" / "_metrics"
+
+
+def build_stages(config: RunConfig) -> list[Stage]:
+    """seed -> train_backward, train_seed -> segment -> augment -> (curate_t -> train_t) x T."""
+    stages = [
+        Stage("seed", ("seed",), (), run_seed),
+        Stage("train_backward", ("base_model", "training.backward"), ("seed",), run_train_backward),
+        Stage("train_seed", ("base_model", "training.seed", "tags"), ("seed",), run_train_seed),
+        Stage("segment", ("corpus", "segment"), (), run_segment),
+        Stage("augment", ("augment",), ("segment", "train_backward"), run_augment),
+    ]
+    for t in range(1, config.iterations + 1):
+        scorer = "train_seed" if t == 1 else f"train_{t - 1}"
+        stages += [
+            Stage(f"curate_{t}", ("curate", "tags"), ("augment", scorer), partial(run_curate, t=t)),
+            Stage(
+                f"train_{t}",
+                ("base_model", "training.iteration", "tags"),
+                ("seed", f"curate_{t}"),
+                partial(run_train_iteration, t=t),
+            ),
+        ]
+    return stages
+
+
+def fingerprint(ctx: RunContext, stage: Stage) -> str | None:
+    """Hash of its config sections and upstream runs; None while an upstream is missing."""
+    data = ctx.config.model_dump(mode="json")
+    parts: dict = {}
+    for section in stage.sections:
+        node = data
+        for key in section.split("."):
+            node = node[key]
+        parts[section] = node
+    for name in stage.upstream:
+        manifest = read_manifest(ctx.stage_dir(name))
+        if manifest is None:
+            return None
+        parts[name] = manifest["run_id"]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def is_complete(ctx: RunContext, stage: Stage) -> bool:
+    manifest = read_manifest(ctx.stage_dir(stage.name))
+    return manifest is not None and manifest["fingerprint"] == fingerprint(ctx, stage)
+
+
+def execute(ctx: RunContext, stage: Stage) -> dict:
+    """Clear the stage's folder, run it, and write its manifest last."""
+    key = fingerprint(ctx, stage)
+    if key is None:
+        raise RuntimeError(f"{stage.name}: upstream stages {stage.upstream} are not all complete")
+    directory = ctx.stage_dir(stage.name)
+    fs, _, (local,) = fsspec.get_fs_token_paths(directory)
+    if fs.exists(local):
+        fs.rm(local, recursive=True)
+    fs.makedirs(local, exist_ok=True)
+    start = time.monotonic()
+    raw = stage.run(ctx)
+    outputs, metrics = raw.pop("_outputs", {}), raw.pop("_metrics", {})
+    return write_manifest(
+        directory,
+        {
+            "stage": stage.name,
+            "fingerprint": key,
+            "counts": counts_from(raw),
+            "outputs": outputs,
+            "metrics": metrics,
+            "wall_s": round(time.monotonic() - start, 2),
+        },
+    )
+
+
+# --- the stages ------------------------------------------------------------------------------
+
+
+def run_seed(ctx: RunContext) -> dict:
+    cfg = ctx.config.seed
+    rows = read_raw_rows(cfg.path)
+    pairs, dead, filtered = select_seed_pairs(rows, cfg)
+    if not pairs:
+        raise RuntimeError(f"seed: no valid pairs in {cfg.path}")
+    directory = ctx.stage_dir("seed")
+    outputs = {"seed": write_rows(pairs, directory, "seed", SeedPair)}
+    write_rows(dead, directory, "dead_letter", DeadLetter)
+    counts = {"in": len(rows), "out": len(pairs), "dead_lettered": len(dead)}
+    return {**counts, **{f"filtered:{k}": v for k, v in filtered.items()}, "_outputs": outputs}
+
+
+def _train(ctx: RunContext, stage: str, examples, hp) -> dict:
+    from training.sft import train
+
+    model_dir = ctx.model_dir(stage)
+    metrics = train(examples, ctx.base_model, hp, model_dir)
+    n = len(examples)
+    return {"in": n, "out": n, "_outputs": {"model": model_dir}, "_metrics": metrics}
+
+
+def run_train_backward(ctx: RunContext) -> dict:
+    from training.examples import backward_examples
+
+    seed = load_rows(ctx.stage_dir("seed"), "seed")
+    return _train(ctx, "train_backward", backward_examples(seed), ctx.config.training.backward)
+
+
+def run_train_seed(ctx: RunContext) -> dict:
+    from training.examples import forward_examples
+
+    seed = load_rows(ctx.stage_dir("seed"), "seed")
+    examples = forward_examples(seed, [], ctx.config.tags.seed)
+    return _train(ctx, "train_seed", examples, ctx.config.training.seed)
+
+
+def run_train_iteration(ctx: RunContext, t: int) -> dict:
+    from training.examples import forward_examples
+
+    seed = load_rows(ctx.stage_dir("seed"), "seed")
+    curated = load_rows(ctx.stage_dir(f"curate_{t}"), "curated")
+    examples = forward_examples(seed, curated, ctx.config.tags.seed)
+    result = _train(ctx, f"train_{t}", examples, ctx.config.training.iteration)
+    result["_metrics"].update(seed_examples=len(seed), curated_examples=len(curated))
+    return result
+
+
+def _run_pipeline(ctx: RunContext, stage: str, build: Callable[[beam.Pipeline], None]) -> dict:
+    pipeline = ctx.pipeline()
+    build(pipeline)
+    counts = run_and_count(pipeline)
+    directory = ctx.stage_dir(stage)
+    names = {"segment": ["segments"], "augment": ["candidates"]}.get(stage, ["scored", "curated"])
+    counts["_outputs"] = {n: shard_files(directory, n) for n in [*names, "dead_letter"]}
+    return counts
+
+
+def run_segment(ctx: RunContext) -> dict:
+    files = expand_paths(ctx.config.corpus.paths)
+    out = ctx.stage_dir("segment")
+    return _run_pipeline(
+        ctx, "segment", lambda p: segment_pipeline.build(p, files, ctx.config.segment, out)
+    )
+
+
+def run_augment(ctx: RunContext) -> dict:
+    return _run_pipeline(
+        ctx,
+        "augment",
+        lambda p: augment_pipeline.build(
+            p,
+            ctx.stage_dir("segment"),
+            ctx.model_dir("train_backward"),
+            ctx.config.augment,
+            ctx.stage_dir("augment"),
+        ),
+    )
+
+
+def run_curate(ctx: RunContext, t: int) -> dict:
+    scorer = ctx.model_dir("train_seed" if t == 1 else f"train_{t - 1}")
+    return _run_pipeline(
+        ctx,
+        f"curate_{t}",
+        lambda p: curate_pipeline.build(
+            p,
+            ctx.stage_dir("augment"),
+            scorer,
+            ctx.config.curate,
+            t,
+            ctx.config.tags.augmented,
+            ctx.stage_dir(f"curate_{t}"),
+        ),
+    )
