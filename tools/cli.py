@@ -145,3 +145,7 @@ def print_status(run_dir: str, stage_names: list[str]) -> None:
     if outputs:
         print("\noutputs:")
         print("\n".join(outputs))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import torch
@@ -46,8 +47,9 @@ def sft_config(hp: TrainingConfig, n_examples: int, output_dir: str) -> SFTConfi
         gradient_accumulation_steps=hp.gradient_accumulation_steps,
         learning_rate=hp.learning_rate,
         lr_scheduler_type="warmup_stable_decay",
-        # The first step runs at lr; the decay then reaches lr * final_lr_factor at the last step.
+        # The first step runs at lr and the last at lr * final_lr_factor.
         lr_scheduler_kwargs={
+            "num_stable_steps": 0,
             "num_decay_steps": max(steps - 1, 1),
             "decay_type": "linear",
             "min_lr_ratio": hp.final_lr_factor,
@@ -82,7 +84,9 @@ def train(examples: Dataset, base_model: str, hp: TrainingConfig, output_dir: st
         train_dataset=examples,
         processing_class=tokenizer,
     )
-    result = trainer.train()
+    with warnings.catch_warnings():  # transformers warns that num_stable_steps overrides its own
+        warnings.filterwarnings("ignore", message="Both num_training_steps and num_stable_steps")
+        result = trainer.train()
     trainer.save_model(output_dir)
     history = [h for h in trainer.state.log_history if "loss" in h]
     Path(output_dir, "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))

@@ -64,6 +64,10 @@ def _read_archive(path: str) -> Iterator[WebPage | ReadError]:
                 url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>")
                 body = record.content_stream().read()
                 offset = records.get_record_offset()  # valid only once the body is read
+                missing = getattr(record.raw_stream, "limit", 0)  # bytes Content-Length promised
+                if missing:
+                    yield ReadError(path, offset, "TruncatedRecord", f"{missing} bytes missing")
+                    continue
                 yield WebPage(url, body, _charset(content_type), path, offset)
     except Exception as err:  # noqa: BLE001 - a damaged archive becomes a dead letter
         yield ReadError(path, offset, type(err).__name__, str(err))

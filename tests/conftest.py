@@ -1,0 +1,50 @@
+"""Shared fixtures: the sample data folder and a tiny random model with the embedded tokenizer."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
+DATA = Path(os.environ.get("HUMPBACK_DATA", Path(__file__).resolve().parents[1] / "../shared/data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA.is_dir():
+        pytest.fail(f"sample data not found at {DATA}; set HUMPBACK_DATA")
+    return DATA.resolve()
+
+
+@pytest.fixture(scope="session")
+def embedded_model() -> str:
+    from training.embedded_model import ensure_embedded_model
+
+    return str(ensure_embedded_model())
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, embedded_model) -> str:
+    """A 2-layer random Llama with the embedded model's tokenizer and chat template."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-model")
+    LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)

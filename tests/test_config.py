@@ -1,0 +1,62 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from schemas.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "configs" / "quickstart.yaml"
+
+
+def test_quickstart_config_is_valid_and_expands_the_data_path(monkeypatch):
+    monkeypatch.setenv("HUMPBACK_DATA", "/data/here")
+    config = load_config(QUICKSTART)
+    assert config.seed.path == "/data/here/seed/oasst_first_turn_rank0.jsonl"
+    assert config.iterations == 2
+    assert config.training.backward.final_lr_factor == 0.9
+
+
+def test_default_applies_when_variable_is_unset(monkeypatch):
+    monkeypatch.delenv("HUMPBACK_DATA", raising=False)
+    assert load_config(QUICKSTART).seed.path.startswith("../shared/data/")
+
+
+def test_typo_in_a_key_is_reported_with_its_yaml_path(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(QUICKSTART.read_text().replace("max_input_tokens", "max_imput_tokens"))
+    with pytest.raises(ConfigError, match=r"augment\.max_imput_tokens: Extra inputs"):
+        load_config(bad)
+
+
+def test_bad_values_are_all_reported():
+    with pytest.raises(ConfigError) as err:
+        load_config(QUICKSTART, ["curate.k=9", "segment.min_chars=5000", "iterations=0"])
+    message = str(err.value)
+    assert "curate.k" in message and "iterations" in message
+    assert "min_chars must not exceed max_chars" in message
+
+
+def test_set_overrides_nested_values_as_yaml():
+    config = load_config(QUICKSTART, ["curate.mode=generate", "training.seed.max_steps=7"])
+    assert config.curate.mode == "generate"
+    assert config.training.seed.max_steps == 7
+
+
+def test_set_rejects_an_assignment_without_equals():
+    with pytest.raises(ConfigError, match="key.sub=value"):
+        load_config(QUICKSTART, ["curate.k"])
+
+
+def test_cli_validate_exits_non_zero_naming_the_field(tmp_path):
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(QUICKSTART.read_text().replace("exclude_field", "exclude_feild"))
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "seed.exclude_feild: Extra inputs are not permitted" in result.stderr

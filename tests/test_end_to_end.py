@@ -1,0 +1,146 @@
+"""`humpback run` on a tiny config: every stage, resuming after a kill, curated shards in TRL."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from beam_pipelines.prompts import WEB_TAG
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_1", "train_1"]
+
+
+def humpback(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.cli", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def manifests(run_dir: Path) -> dict[str, dict]:
+    return {s: json.loads((run_dir / s / "manifest.json").read_text()) for s in STAGES}
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory, tiny_model, data_dir) -> Path:
+    tiny_training = {"max_steps": 2, "batch_size": 2, "max_length": 256}
+    config = {
+        "run_dir": str(tmp_path_factory.mktemp("runs") / "a"),
+        "base_model": tiny_model,
+        "seed": {"path": str(data_dir / "seed/oasst_first_turn_rank0.jsonl"), "limit": 12,
+                 "exclude_field": "in_alpaca_eval"},
+        "corpus": {"paths": [str(data_dir / "web/warc/english-pages-0001.warc.gz")]},
+        "augment": {"batch_size": 4, "sampling": {"max_new_tokens": 8}},
+        "curate": {"mode": "logprobs", "k": 1, "batch_size": 4},
+        "iterations": 1,
+        "training": {"backward": tiny_training, "seed": tiny_training, "iteration": tiny_training},
+    }  # fmt: skip
+    path = tmp_path_factory.mktemp("config") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(config) -> Path:
+    result = humpback("run", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Path(yaml.safe_load(config.read_text())["run_dir"])
+
+
+def test_every_stage_completes_and_its_counts_reconcile(finished_run):
+    found = manifests(finished_run)
+    for manifest in found.values():
+        c = manifest["counts"]
+        assert (
+            c["in"] == c["out"] + sum(c["filtered"].values()) + c["duplicates"] + c["dead_lettered"]
+        )
+    assert found["seed"]["counts"]["out"] == 12
+    assert found["augment"]["counts"]["in"] == found["segment"]["counts"]["out"] > 0
+    curate = found["curate_1"]["counts"]
+    assert curate["in"] == found["augment"]["counts"]["out"]
+    assert found["train_1"]["metrics"]["curated_examples"] == curate["out"] > 0
+    assert (finished_run / "train_1" / "model" / "model.safetensors").exists()
+
+
+def test_curated_shards_load_in_datasets_and_train_in_sft_trainer(
+    finished_run, tiny_model, tmp_path
+):
+    from datasets import load_dataset
+    from trl import SFTConfig, SFTTrainer
+
+    files = sorted(str(p) for p in (finished_run / "curate_1").glob("curated-*.parquet"))
+    data = load_dataset("parquet", data_files=files, split="train")
+    assert {"messages", "source", "score", "iteration", "segment_id", "url"} <= set(
+        data.column_names
+    )
+    user, assistant = data[0]["messages"]
+    assert user["role"] == "user" and user["content"].endswith(WEB_TAG)
+    assert assistant["role"] == "assistant" and len(assistant["content"]) >= 600
+    args = SFTConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=2,
+                     max_length=128, report_to="none", save_strategy="no", bf16=False)  # fmt: skip
+    trainer = SFTTrainer(model=tiny_model, args=args, train_dataset=data)
+    assert trainer.train().global_step == 1
+
+
+def test_a_second_run_skips_every_complete_stage(finished_run, config):
+    before = {s: m["run_id"] for s, m in manifests(finished_run).items()}
+    result = humpback("run", str(config))
+    assert result.returncode == 0
+    assert all(f"[humpback] {s}: complete, skipped" in result.stdout for s in STAGES)
+    assert {s: m["run_id"] for s, m in manifests(finished_run).items()} == before
+
+
+def test_status_prints_a_row_per_stage(finished_run):
+    result = humpback("status", str(finished_run))
+    assert result.returncode == 0
+    table = result.stdout.split("outputs:")[0]
+    rows = {line.split()[0]: line.split() for line in table.splitlines() if line.strip()}
+    assert all(rows[s][1] == "done" for s in STAGES)
+
+
+def test_killed_during_augment_then_resumed_matches_an_uninterrupted_run(finished_run, config):
+    run_dir = finished_run.parent / "killed"
+    overrides = ["--set", f"run_dir={run_dir}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.cli", "run", str(config), *overrides],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        start_new_session=True,
+    )  # fmt: skip
+    for line in proc.stdout:
+        if line.startswith("[humpback] augment: running"):
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()
+    assert not (run_dir / "augment" / "manifest.json").exists()  # really stopped mid-stage
+    done_before = {s: json.loads((run_dir / s / "manifest.json").read_text())["run_id"]
+                   for s in STAGES[:4]}  # fmt: skip
+
+    result = humpback("run", str(config), *overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert all(f"[humpback] {s}: complete, skipped" in result.stdout for s in STAGES[:4])
+    assert "[humpback] augment: running" in result.stdout
+    resumed = manifests(run_dir)
+    assert {s: resumed[s]["run_id"] for s in STAGES[:4]} == done_before
+    uninterrupted = manifests(finished_run)
+    assert {s: m["counts"] for s, m in resumed.items()} == {
+        s: m["counts"] for s, m in uninterrupted.items()
+    }
+
+
+def test_curate_in_generate_mode_dead_letters_unparsable_ratings(finished_run, config):
+    run_dir = finished_run.parent / "generate"
+    overrides = [f"run_dir={run_dir}", "curate.mode=generate", "curate.sampling.max_new_tokens=6"]
+    result = humpback("run", str(config), "--until", "curate_1", *(f"--set={o}" for o in overrides))
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads((run_dir / "curate_1" / "manifest.json").read_text())["counts"]
+    # a random tiny model writes no "Score: N": every rating is dead-lettered, none guessed
+    assert counts["dead_lettered"] == counts["in"] > 0 and counts["out"] == 0
+    import pyarrow.parquet as pq
+
+    dead = pq.read_table(next((run_dir / "curate_1").glob("dead_letter-*.parquet"))).to_pylist()
+    assert {d["error"] for d in dead} == {"unparsable_score"}

@@ -1,0 +1,62 @@
+import apache_beam as beam
+import pytest
+from apache_beam.ml.inference.base import RunInference
+from apache_beam.testing.util import assert_that
+
+from beam_pipelines.curate.scores import SCORE_LABELS, SCORE_PREFIX
+from beam_pipelines.inference.backend import INPUT_TOO_LONG, label_tokens, load_backend
+from beam_pipelines.inference.handler import ChatModelHandler
+from beam_pipelines.prompts import backward_prompt, curation_prompt
+from schemas.config import InferenceConfig, Sampling
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model):
+    return load_backend(tiny_model, InferenceConfig(max_input_tokens=512))
+
+
+def test_generate_returns_text_per_prompt_and_flags_overlong_inputs(backend):
+    prompts = [
+        backward_prompt("Short answer."),
+        backward_prompt("word " * 600),
+        backward_prompt("B"),
+    ]
+    out = backend.generate(prompts, Sampling(max_new_tokens=5))
+    assert [o.error for o in out] == [None, INPUT_TOO_LONG, None]
+    assert isinstance(out[0].text, str) and out[1].text is None
+
+
+def test_sampling_is_reproducible_for_the_same_batch(backend):
+    prompts = [backward_prompt("An answer about soil."), backward_prompt("Another one.")]
+    sampling = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=8, seed=3)
+    assert backend.generate(prompts, sampling) == backend.generate(prompts, sampling)
+
+
+def test_label_distribution_is_a_distribution_over_the_five_scores(backend):
+    out = backend.label_distribution(
+        [curation_prompt("Q?", "A."), curation_prompt("Q?", "x " * 600)], SCORE_PREFIX, SCORE_LABELS
+    )
+    assert len(out[0].probs) == 5 and sum(out[0].probs) == pytest.approx(1.0)
+    assert out[1].error == INPUT_TOO_LONG
+
+
+def test_label_tokens_follow_the_tokenizer(backend):
+    prefix, ids = label_tokens(backend.tokenizer, SCORE_PREFIX, SCORE_LABELS)
+    assert prefix.startswith(SCORE_PREFIX) and len(set(ids)) == 5
+    decoded = [backend.tokenizer.decode([i]).strip() for i in ids]
+    assert decoded == SCORE_LABELS
+
+
+def test_handler_runs_inside_a_beam_pipeline(tiny_model):
+    cfg = InferenceConfig(batch_size=3, sampling=Sampling(max_new_tokens=4))
+    records = [
+        {"prompt": backward_prompt(f"Answer {i}."), "record": {"id": str(i)}} for i in range(7)
+    ]
+
+    def check(results):
+        assert sorted(r.example["record"]["id"] for r in results) == [str(i) for i in range(7)]
+        assert all(r.inference.error is None for r in results)
+
+    with beam.Pipeline() as p:
+        results = p | beam.Create(records) | RunInference(ChatModelHandler(tiny_model, cfg))
+        assert_that(results, check)

@@ -1,0 +1,41 @@
+import pytest
+
+from beam_pipelines.augment_pipeline import clean_instruction
+from beam_pipelines.curate.scores import score_from_completion, score_from_distribution
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("The answer is focused.\nScore: 4", 4),
+        ("Score: 2 at first... on reflection\nScore: 5", 5),  # the LAST score line counts
+        ("score:3", 3),
+        ("**Score:** 5", 5),
+        ("Score: 5/5", 5),
+        ("Score: 2\nScore: 7", None),  # the last one is out of range: no guess from earlier ones
+        ("Score: 0", None),
+        ("I would give it a 4.", None),
+        ("", None),
+    ],
+)
+def test_score_is_the_last_score_line_or_none(text, score):
+    assert score_from_completion(text) == score
+
+
+def test_distribution_gives_argmax_and_expectation():
+    best, expected = score_from_distribution([0.1, 0.0, 0.2, 0.6, 0.1])
+    assert best == 4
+    assert expected == pytest.approx(0.1 + 0.6 + 2.4 + 0.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ('  "How do I grow tomatoes?"  ', "How do I grow tomatoes?"),
+        ("Instruction: Explain pH.", "Explain pH."),
+        ("Question:\nWhy?", "Why?"),
+        ("Note: keep this", "Note: keep this"),
+    ],
+)
+def test_clean_instruction(text, clean):
+    assert clean_instruction(text) == clean

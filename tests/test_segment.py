@@ -1,0 +1,98 @@
+import apache_beam as beam
+import pytest
+
+from beam_pipelines import segment_pipeline
+from beam_pipelines.counting import run_and_count
+from beam_pipelines.io.shards import load_rows
+from beam_pipelines.io.web_pages import WebPage, expand_paths, read_pages
+from beam_pipelines.segment.filters import drop_reason, segment_filters
+from beam_pipelines.segment.html_segmenter import Section, decode_html, sections
+from schemas.config import SegmentConfig
+from tools.manifest import counts_from
+
+PAGE = """<html><head><style>h1 {color: red}</style><script>var x = "<h2>no</h2>";</script></head>
+<body><nav><h2>Menu</h2><a href="/">Home</a></nav>
+<h1>Growing tomatoes</h1><p>Intro text.</p>
+<h2>Soil</h2><p>Use <b>rich</b> soil.</p><h3>pH</h3><p>Slightly acidic.</p>
+<h2>Water</h2><p>Water daily.</p>
+<footer><h2>Subscribe</h2>Newsletter</footer></body></html>"""
+
+
+def test_a_section_holds_its_lower_level_subtrees_and_no_boilerplate():
+    found = {s.header: s for s in sections(PAGE)}
+    assert list(found) == ["Growing tomatoes", "Soil", "pH", "Water"]
+    assert found["Soil"].text == "Soil\n\nUse rich soil.\n\npH\n\nSlightly acidic."
+    assert found["pH"].header_path == ("Growing tomatoes", "Soil", "pH")
+    assert "Water daily." in found["Growing tomatoes"].text
+    assert not any(w in found["Growing tomatoes"].text for w in ("Menu", "Newsletter", "color"))
+
+
+def test_decoding_honours_the_meta_charset_and_falls_back():
+    body = '<meta charset="euc-jp"><h1>日本語</h1>'.encode("euc-jp")
+    assert "日本語" in decode_html(body, None)
+    assert "日本語" in decode_html(body, "EUC-JP")
+    assert decode_html(b"caf\xe9", None) == "café"  # not UTF-8: cp1252
+
+
+@pytest.mark.parametrize(
+    ("header", "text", "reason"),
+    [
+        ("Good header", "x" * 100, "too_short"),
+        ("Good header", "x " * 2000, "too_long"),
+        ("", "word " * 200, "empty_header"),
+        ("ALL CAPS", "word " * 200, "all_caps_header"),
+        ("ADVERTISEMENT here", "word " * 200, "capitalised_header"),
+        ("Quick links", "word " * 200, "navigation_header"),
+        ("Good header", "The same sentence is here again. " * 30, "repetitive"),
+        ("Good header", " ".join(f"Sentence number {i} says thing {i}." for i in range(60)), None),
+    ],
+)
+def test_filters_drop_with_a_reason(header, text, reason):
+    section = Section(header, (header,), text)
+    assert drop_reason(section, segment_filters(SegmentConfig())) == reason
+
+
+def _run_segment(files, out_dir) -> tuple[dict, list[dict], list[dict]]:
+    pipeline = beam.Pipeline()
+    segment_pipeline.build(pipeline, files, SegmentConfig(), str(out_dir))
+    counts = counts_from(run_and_count(pipeline))  # raises unless the counts reconcile
+    return counts, load_rows(str(out_dir), "segments"), load_rows(str(out_dir), "dead_letter")
+
+
+def test_segment_pipeline_on_real_warc_files(data_dir, tmp_path):
+    files = expand_paths([str(data_dir / "web/warc/english-pages-*.warc.gz")])
+    counts, segments, dead = _run_segment(files, tmp_path)
+    assert len(segments) == counts["out"] > 50
+    assert counts["filtered"]["too_short"] > 0 and not dead
+    assert len({s["id"] for s in segments}) == len(segments)
+    for s in segments:
+        assert 600 <= s["char_len"] == len(s["text"]) <= 3000
+        assert s["url"].startswith("http") and s["header_path"][-1] == s["header"]
+        assert s["source_file"] in files
+
+
+def test_exact_duplicates_are_counted_not_lost(data_dir, tmp_path):
+    file = str(data_dir / "web/warc/english-pages-0001.warc.gz")
+    single, segments, _ = _run_segment([file], tmp_path / "one")
+    copy = tmp_path / "copy.warc.gz"
+    copy.write_bytes((data_dir / "web/warc/english-pages-0001.warc.gz").read_bytes())
+    double, again, _ = _run_segment([file, str(copy)], tmp_path / "two")
+    assert double["out"] == single["out"] == len(again) == len(segments)
+    assert double["duplicates"] == single["out"] + single["duplicates"] * 2
+
+
+def test_every_edge_case_file_is_read_or_dead_lettered(data_dir, tmp_path):
+    files = expand_paths([str(data_dir / "web/edge-cases/*")])
+    counts, _, dead = _run_segment(files, tmp_path)
+    assert counts["dead_lettered"] == len(dead) > 0
+    assert all(d["stage"] == "segment" and "@" in d["input_id"] and d["error"] for d in dead)
+
+
+def test_reader_reports_a_truncated_archive_instead_of_raising(data_dir):
+    items = list(read_pages(str(data_dir / "web/edge-cases/clipped.warc.gz")))
+    assert items and not isinstance(items[-1], WebPage)
+
+
+def test_a_pattern_matching_nothing_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="matches no file"):
+        expand_paths([str(tmp_path / "*.warc.gz")])
