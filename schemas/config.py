@@ -1,7 +1,5 @@
 """The run config: one YAML file describes a whole run; unknown keys and bad values are rejected."""
 
-import hashlib
-import json
 import os
 import re
 from pathlib import Path
@@ -111,12 +109,6 @@ class RunConfig(Strict):
     iterations: int = Field(2, ge=1)
     training: TrainingRoles = TrainingRoles()
     tags: TagsConfig = TagsConfig()
-
-    def fingerprint(self, *sections: str) -> str:
-        """A stable hash of the named config sections (what a stage's output depends on)."""
-        data = self.model_dump(mode="json")
-        chosen = {name: data[name] for name in sections}
-        return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class ConfigError(ValueError):

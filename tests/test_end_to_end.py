@@ -103,19 +103,30 @@ def test_status_prints_a_row_per_stage(finished_run):
     assert all(rows[s][1] == "done" for s in STAGES)
 
 
-def test_killed_during_augment_then_resumed_matches_an_uninterrupted_run(finished_run, config):
-    run_dir = finished_run.parent / "killed"
-    overrides = ["--set", f"run_dir={run_dir}"]
+def start_and_signal_at_augment(config: Path, overrides: list[str], sig: int) -> tuple[int, str]:
+    """Start a run, send `sig` as soon as augment starts; return its exit code and output."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tools.cli", "run", str(config), *overrides],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         start_new_session=True,
     )  # fmt: skip
+    seen = []
     for line in proc.stdout:
+        seen.append(line)
         if line.startswith("[humpback] augment: running"):
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, sig)
             break
-    proc.wait()
+    seen.extend(proc.stdout)
+    return proc.wait(), "".join(seen)
+
+
+def test_interrupted_during_augment_then_resumed_matches_an_uninterrupted_run(finished_run, config):
+    run_dir = finished_run.parent / "interrupted"
+    overrides = ["--set", f"run_dir={run_dir}"]
+    code, out = start_and_signal_at_augment(config, overrides, signal.SIGINT)  # Ctrl-C
+    assert code == 130 and "augment: interrupted; run the same command again" in out
+    code, out = start_and_signal_at_augment(config, overrides, signal.SIGKILL)  # no clean-up
+    assert code == -signal.SIGKILL
     assert not (run_dir / "augment" / "manifest.json").exists()  # really stopped mid-stage
     done_before = {s: json.loads((run_dir / s / "manifest.json").read_text())["run_id"]
                    for s in STAGES[:4]}  # fmt: skip

@@ -96,3 +96,11 @@ def test_reader_reports_a_truncated_archive_instead_of_raising(data_dir):
 def test_a_pattern_matching_nothing_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="matches no file"):
         expand_paths([str(tmp_path / "*.warc.gz")])
+
+
+def test_plain_html_pages_are_segmented(data_dir, tmp_path):
+    files = expand_paths([str(data_dir / "web/html/readability/*/source.html")])
+    counts, segments, dead = _run_segment(files, tmp_path)
+    assert counts["detail"]["pages"] == len(files) > 50 and not dead
+    assert len(segments) > 20
+    assert {s["source_file"] for s in segments} <= set(files)

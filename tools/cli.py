@@ -80,7 +80,13 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
             print(f"[humpback] {stage.name}: complete, skipped", flush=True)
             continue
         print(f"[humpback] {stage.name}: running", flush=True)
-        manifest = execute(ctx, stage)
+        try:
+            manifest = execute(ctx, stage)
+        except (KeyboardInterrupt, RuntimeError) as err:
+            if not _interrupted(err):
+                raise
+            print(f"[humpback] {stage.name}: interrupted; run the same command again to resume")
+            return 130
         print(f"[humpback] {stage.name}: done in {manifest['wall_s']} s  {_brief(manifest)}")
     print()
     print_status(ctx.run_dir, [s.name for s in build_stages(config)])
@@ -99,13 +105,23 @@ def cmd_status(args: argparse.Namespace, _beam_args: list[str]) -> int:
     return 0
 
 
+def _interrupted(err: BaseException | None) -> bool:
+    """True for Ctrl-C, also when Beam re-raised it wrapped in another exception."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def _save_config(config: RunConfig) -> None:
     import fsspec
     import yaml
 
-    fs, _, (path,) = fsspec.get_fs_token_paths(f"{config.run_dir}/config.yaml")
-    fs.makedirs(fs._parent(path), exist_ok=True)
-    fs.pipe_file(path, yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False).encode())
+    fs, _, (run_dir,) = fsspec.get_fs_token_paths(config.run_dir)
+    fs.makedirs(run_dir, exist_ok=True)
+    text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    fs.pipe_file(f"{run_dir}/config.yaml", text.encode())
 
 
 def _brief(manifest: dict) -> str:

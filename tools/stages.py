@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ class RunContext:
 
     @property
     def run_dir(self) -> str:
-        return self.config.run_dir.rstrip("/")
+        """The run directory as a URL, or an absolute path when local."""
+        run_dir = self.config.run_dir.rstrip("/")
+        return run_dir if "://" in run_dir else os.path.abspath(run_dir)
 
     def stage_dir(self, stage: str) -> str:
         return f"{self.run_dir}/{stage}"
@@ -176,13 +179,15 @@ def run_train_iteration(ctx: RunContext, t: int) -> dict:
     return result
 
 
-def _run_pipeline(ctx: RunContext, stage: str, build: Callable[[beam.Pipeline], None]) -> dict:
+def _run_pipeline(
+    ctx: RunContext, stage: str, outputs: list[str], build: Callable[[beam.Pipeline], None]
+) -> dict:
+    """Build and run one Beam pipeline; its counters and output shards go to the manifest."""
     pipeline = ctx.pipeline()
     build(pipeline)
     counts = run_and_count(pipeline)
     directory = ctx.stage_dir(stage)
-    names = {"segment": ["segments"], "augment": ["candidates"]}.get(stage, ["scored", "curated"])
-    counts["_outputs"] = {n: shard_files(directory, n) for n in [*names, "dead_letter"]}
+    counts["_outputs"] = {n: shard_files(directory, n) for n in [*outputs, "dead_letter"]}
     return counts
 
 
@@ -190,7 +195,10 @@ def run_segment(ctx: RunContext) -> dict:
     files = expand_paths(ctx.config.corpus.paths)
     out = ctx.stage_dir("segment")
     return _run_pipeline(
-        ctx, "segment", lambda p: segment_pipeline.build(p, files, ctx.config.segment, out)
+        ctx,
+        "segment",
+        ["segments"],
+        lambda p: segment_pipeline.build(p, files, ctx.config.segment, out),
     )
 
 
@@ -198,6 +206,7 @@ def run_augment(ctx: RunContext) -> dict:
     return _run_pipeline(
         ctx,
         "augment",
+        ["candidates"],
         lambda p: augment_pipeline.build(
             p,
             ctx.stage_dir("segment"),
@@ -213,6 +222,7 @@ def run_curate(ctx: RunContext, t: int) -> dict:
     return _run_pipeline(
         ctx,
         f"curate_{t}",
+        ["scored", "curated"],
         lambda p: curate_pipeline.build(
             p,
             ctx.stage_dir("augment"),

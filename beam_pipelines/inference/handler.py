@@ -23,7 +23,9 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         answer_prefix: str = "",
         labels: Sequence[str] = (),
     ):
-        super().__init__(min_batch_size=1, max_batch_size=cfg.batch_size)
+        # A fixed batch size: adaptive (timing-based) batching would make sampled outputs
+        # depend on machine load, and a resumed run differ from an uninterrupted one.
+        super().__init__(min_batch_size=cfg.batch_size, max_batch_size=cfg.batch_size)
         self.model_path = model_path
         self.cfg = cfg
         self.task = task

@@ -23,24 +23,24 @@ class VllmBackend:
         self.llm = LLM(model=model_path, enable_prefix_caching=True, **cfg.engine_args)
         self.tokenizer = self.llm.get_tokenizer()
 
-    def _texts(self, prompts: list[Messages], answer_prefix: str = "") -> list[str | None]:
+    def _prompts(self, prompts: list[Messages], answer_prefix: str = "") -> list[dict | None]:
+        """Token-id prompts (no second BOS from re-tokenising); None where too long."""
         texts = [render(self.tokenizer, p, answer_prefix) for p in prompts]
-        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
         return [
-            t if n <= self.cfg.max_input_tokens else None
-            for t, n in zip(texts, lengths, strict=True)
+            {"prompt_token_ids": i} if len(i) <= self.cfg.max_input_tokens else None for i in ids
         ]
 
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]:
-        texts = self._texts(prompts)
-        ok = [i for i, t in enumerate(texts) if t is not None]
+        requests = self._prompts(prompts)
+        ok = [i for i, r in enumerate(requests) if r is not None]
         params = SamplingParams(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
             seed=sampling.seed,
         )
-        outputs = self.llm.generate([texts[i] for i in ok], params, use_tqdm=False) if ok else []
+        outputs = self.llm.generate([requests[i] for i in ok], params, use_tqdm=False) if ok else []
         results = [Generation(error=INPUT_TOO_LONG) for _ in prompts]
         for i, out in zip(ok, outputs, strict=True):
             results[i] = Generation(text=out.outputs[0].text)
@@ -50,10 +50,10 @@ class VllmBackend:
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]
     ) -> list[LabelDistribution]:
         answer_prefix, label_ids = label_tokens(self.tokenizer, answer_prefix, labels)
-        texts = self._texts(prompts, answer_prefix)
-        ok = [i for i, t in enumerate(texts) if t is not None]
+        requests = self._prompts(prompts, answer_prefix)
+        ok = [i for i, r in enumerate(requests) if r is not None]
         params = SamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_LOGPROBS)
-        outputs = self.llm.generate([texts[i] for i in ok], params, use_tqdm=False) if ok else []
+        outputs = self.llm.generate([requests[i] for i in ok], params, use_tqdm=False) if ok else []
         results = [LabelDistribution(error=INPUT_TOO_LONG) for _ in prompts]
         for i, out in zip(ok, outputs, strict=True):
             top = out.outputs[0].logprobs[0]

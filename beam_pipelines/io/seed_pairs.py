@@ -28,7 +28,7 @@ def read_raw_rows(path: str) -> list[dict]:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as err:
-                    rows.append({"__error__": f"line {n + 1}: {err}", "__raw__": line})
+                    rows.append({"__error__": f"line {n + 1}: {err}", "__raw__": line.rstrip()})
     return rows
 
 

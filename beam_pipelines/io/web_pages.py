@@ -43,7 +43,8 @@ def read_pages(path: str) -> Iterator[WebPage | ReadError]:
     if path.endswith(HTML_SUFFIXES):
         try:
             with fsspec.open(path, "rb", compression="infer") as f:
-                yield WebPage("file://" + os.path.basename(path), f.read(), None, path, 0)
+                url = path if "://" in path else "file://" + os.path.abspath(path)
+                yield WebPage(url, f.read(), None, path, 0)
         except Exception as err:  # noqa: BLE001 - any unreadable file becomes a dead letter
             yield ReadError(path, 0, type(err).__name__, str(err))
         return
