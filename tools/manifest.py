@@ -60,7 +60,9 @@ def write_manifest(stage_dir: str, manifest: dict) -> dict:
 
 
 def read_manifest(stage_dir: str) -> dict | None:
+    # Not fs.exists(): its bare `except:` would turn a Ctrl-C into "no manifest".
     fs, _, (path,) = fsspec.get_fs_token_paths(f"{stage_dir}/{MANIFEST}")
-    if not fs.exists(path):
+    try:
+        return json.loads(fs.cat_file(path))
+    except FileNotFoundError:
         return None
-    return json.loads(fs.cat_file(path))

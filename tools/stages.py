@@ -109,8 +109,10 @@ def execute(ctx: RunContext, stage: Stage) -> dict:
         raise RuntimeError(f"{stage.name}: upstream stages {stage.upstream} are not all complete")
     directory = ctx.stage_dir(stage.name)
     fs, _, (local,) = fsspec.get_fs_token_paths(directory)
-    if fs.exists(local):
+    try:  # not fs.exists(): it swallows Ctrl-C
         fs.rm(local, recursive=True)
+    except FileNotFoundError:
+        pass
     fs.makedirs(local, exist_ok=True)
     start = time.monotonic()
     raw = stage.run(ctx)
