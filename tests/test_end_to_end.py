@@ -109,6 +109,9 @@ def start_and_signal_at_augment(config: Path, overrides: list[str], sig: int) ->
         [sys.executable, "-m", "tools.cli", "run", str(config), *overrides],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         start_new_session=True,
+        # A shell starts background jobs with SIGINT ignored, and children inherit that:
+        # give the run the default Ctrl-C handling a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     seen = []
     for line in proc.stdout:
