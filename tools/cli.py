@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
             return 130
         print(f"[humpback] {stage.name}: done in {manifest['wall_s']} s  {_brief(manifest)}")
     print()
-    print_status(ctx.run_dir, [s.name for s in build_stages(config)])
+    print_status(ctx.run_dir, names)
     return 0
 
 

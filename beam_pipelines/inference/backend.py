@@ -56,6 +56,15 @@ def render(tokenizer: Any, prompt: Messages, answer_prefix: str = "") -> str:
     return text + answer_prefix
 
 
+def encode(
+    tokenizer: Any, prompts: list[Messages], max_tokens: int, answer_prefix: str = ""
+) -> list[list[int] | None]:
+    """Rendered prompts as token ids; None where a prompt exceeds max_tokens."""
+    texts = [render(tokenizer, p, answer_prefix) for p in prompts]
+    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    return [i if len(i) <= max_tokens else None for i in ids]
+
+
 def label_tokens(tokenizer: Any, answer_prefix: str, labels: list[str]) -> tuple[str, list[int]]:
     """The prefix to score after, and each label's single token there.
 

@@ -10,8 +10,8 @@ from beam_pipelines.inference.backend import (
     Generation,
     LabelDistribution,
     Messages,
+    encode,
     label_tokens,
-    render,
 )
 from schemas.config import InferenceConfig, Sampling
 
@@ -27,19 +27,13 @@ class TransformersBackend:
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
         self.model.eval()
 
-    def _encode(self, prompts: list[Messages], answer_prefix: str = "") -> list[list[int] | None]:
-        """Token ids per prompt; None where the prompt exceeds max_input_tokens."""
-        texts = [render(self.tokenizer, p, answer_prefix) for p in prompts]
-        ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        return [i if len(i) <= self.cfg.max_input_tokens else None for i in ids]
-
     def _batch(self, ids: list[list[int]]) -> dict[str, torch.Tensor]:
         batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
         return {k: v.to(self.device) for k, v in batch.items()}
 
     @torch.inference_mode()
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]:
-        encoded = self._encode(prompts)
+        encoded = encode(self.tokenizer, prompts, self.cfg.max_input_tokens)
         ok = [i for i, ids in enumerate(encoded) if ids is not None]
         results = [Generation(error=INPUT_TOO_LONG) for _ in prompts]
         if not ok:
@@ -68,7 +62,7 @@ class TransformersBackend:
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]
     ) -> list[LabelDistribution]:
         answer_prefix, label_ids = label_tokens(self.tokenizer, answer_prefix, labels)
-        encoded = self._encode(prompts, answer_prefix)
+        encoded = encode(self.tokenizer, prompts, self.cfg.max_input_tokens, answer_prefix)
         ok = [i for i, ids in enumerate(encoded) if ids is not None]
         results = [LabelDistribution(error=INPUT_TOO_LONG) for _ in prompts]
         if not ok:

@@ -9,8 +9,8 @@ from beam_pipelines.inference.backend import (
     Generation,
     LabelDistribution,
     Messages,
+    encode,
     label_tokens,
-    render,
 )
 from schemas.config import InferenceConfig, Sampling
 
@@ -25,11 +25,8 @@ class VllmBackend:
 
     def _prompts(self, prompts: list[Messages], answer_prefix: str = "") -> list[dict | None]:
         """Token-id prompts (no second BOS from re-tokenising); None where too long."""
-        texts = [render(self.tokenizer, p, answer_prefix) for p in prompts]
-        ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        return [
-            {"prompt_token_ids": i} if len(i) <= self.cfg.max_input_tokens else None for i in ids
-        ]
+        encoded = encode(self.tokenizer, prompts, self.cfg.max_input_tokens, answer_prefix)
+        return [None if ids is None else {"prompt_token_ids": ids} for ids in encoded]
 
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]:
         requests = self._prompts(prompts)
