@@ -16,7 +16,7 @@ from beam_pipelines.inference.handler import ChatModelHandler
 from beam_pipelines.io.shards import read_shards, write_shards
 from beam_pipelines.prompts import curation_prompt, tagged
 from beam_pipelines.steps import DEAD, counted_requests, dead_letter, failed_batches
-from schemas.config import CurateConfig
+from schemas.config import CurateConfig, TagsConfig
 from schemas.records import DeadLetter, Scored, SFTExample
 
 
@@ -67,13 +67,13 @@ def keep_at_least(k: int):
     return keep
 
 
-def to_sft_example(tag: str | None):
-    """A curated row: the instruction (web tag appended) asks, the segment answers."""
+def to_sft_example(tags: TagsConfig):
+    """A curated row: the instruction (web-tagged) asks, the segment answers."""
 
     def convert(scored: dict) -> dict:
         return SFTExample(
             messages=[
-                {"role": "user", "content": tagged(scored["instruction"], tag)},
+                *tagged(scored["instruction"], tags.augmented, tags.style),
                 {"role": "assistant", "content": scored["text"]},
             ],
             source="augmented",
@@ -92,7 +92,7 @@ def build(
     scorer_path: str,
     cfg: CurateConfig,
     iteration: int,
-    tag: str | None,
+    tags: TagsConfig,
     out_dir: str,
 ) -> None:
     task = "generate" if cfg.mode == "generate" else "label_distribution"
@@ -108,7 +108,7 @@ def build(
     curated = (
         out.scored
         | "Keep score >= k" >> beam.Filter(keep_at_least(cfg.k))
-        | "To SFT rows" >> beam.Map(to_sft_example(tag))
+        | "To SFT rows" >> beam.Map(to_sft_example(tags))
     )
     dead = (
         out[DEAD],

@@ -54,6 +54,12 @@ def curation_prompt(instruction: str, answer: str) -> Messages:
     ]
 
 
-def tagged(instruction: str, tag: str | None) -> str:
-    """Append a tag sentence (the paper's "system prompt") to an instruction."""
-    return f"{instruction}\n\n{tag}" if tag else instruction
+def tagged(instruction: str, tag: str | None, style: str = "sentence") -> Messages:
+    """The prompt turns for an instruction marked with its source's tag (the paper's "system
+    prompt"): the tag appended as a sentence, or as a system turn before the instruction."""
+    user = {"role": "user", "content": instruction}
+    if not tag:
+        return [user]
+    if style == "system":
+        return [{"role": "system", "content": tag}, user]
+    return [{"role": "user", "content": f"{instruction}\n\n{tag}"}]

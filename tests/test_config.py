@@ -60,3 +60,21 @@ def test_cli_validate_exits_non_zero_naming_the_field(tmp_path):
     )
     assert result.returncode == 2
     assert "seed.exclude_feild: Extra inputs are not permitted" in result.stderr
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_run_config_is_valid(path):
+    load_config(path)
+
+
+def test_a_launcher_without_the_spec_placeholder_is_rejected():
+    with pytest.raises(ConfigError, match="launcher must contain"):
+        load_config(QUICKSTART, ["training.launcher=accelerate launch -m training.job"])
+
+
+@pytest.mark.parametrize("name", ["ddp", "fsdp"])
+def test_accelerate_configs_load(name):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(ROOT / "configs" / "accelerate" / f"{name}.yaml"))
+    assert config.distributed_type.value == {"ddp": "MULTI_GPU", "fsdp": "FSDP"}[name]

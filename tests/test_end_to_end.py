@@ -67,11 +67,10 @@ def test_every_stage_completes_and_its_counts_reconcile(finished_run):
     assert (finished_run / "train_1" / "model" / "model.safetensors").exists()
 
 
-def test_curated_shards_load_in_datasets_and_train_in_sft_trainer(
+def test_curated_shards_train_unchanged_in_the_stand_alone_trl_script(
     finished_run, tiny_model, tmp_path
 ):
     from datasets import load_dataset
-    from trl import SFTConfig, SFTTrainer
 
     files = sorted(str(p) for p in (finished_run / "curate_1").glob("curated-*.parquet"))
     data = load_dataset("parquet", data_files=files, split="train")
@@ -81,10 +80,39 @@ def test_curated_shards_load_in_datasets_and_train_in_sft_trainer(
     user, assistant = data[0]["messages"]
     assert user["role"] == "user" and user["content"].endswith(WEB_TAG)
     assert assistant["role"] == "assistant" and len(assistant["content"]) >= 600
-    args = SFTConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=2,
-                     max_length=128, report_to="none", save_strategy="no", bf16=False)  # fmt: skip
-    trainer = SFTTrainer(model=tiny_model, args=args, train_dataset=data)
-    assert trainer.train().global_step == 1
+    result = subprocess.run(
+        [sys.executable, "tools/sft_example.py", "--model", tiny_model, "--data", *files,
+         "--output_dir", str(tmp_path), "--max_steps", "2", "--batch_size", "2",
+         "--max_length", "128"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{len(data)} conversations" in result.stdout
+    assert (tmp_path / "model.safetensors").exists()
+
+
+def test_each_model_has_a_loss_curve_and_no_leftover_checkpoints(finished_run):
+    for stage in ["train_backward", "train_seed", "train_1"]:
+        assert (finished_run / stage / "loss.png").read_bytes()[:4] == b"\x89PNG"
+        assert not (finished_run / stage / "checkpoints").exists()
+        metrics = json.loads((finished_run / stage / "manifest.json").read_text())["metrics"]
+        assert metrics["last_learning_rate"] == pytest.approx(0.9 * metrics["first_learning_rate"])
+
+
+def test_a_launcher_template_runs_training_on_two_processes(finished_run, config):
+    """torchrun is what `accelerate launch` runs underneath; on CPUs, DDP runs over gloo."""
+    run_dir = finished_run.parent / "launched"
+    launcher = (  # without a GPU, accelerate only goes distributed when told to use the CPU
+        "ACCELERATE_USE_CPU=true {python} -m torch.distributed.run --nproc_per_node 2 "
+        "-m training.job {spec}"
+    )
+    result = humpback("run", str(config), "--until", "train_backward", "--set",
+                      f"run_dir={run_dir}", "--set", f"training.launcher='{launcher}'")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "torch.distributed.run --nproc_per_node 2" in result.stdout
+    metrics = json.loads((run_dir / "train_backward" / "manifest.json").read_text())["metrics"]
+    assert metrics["processes"] == 2 and metrics["steps"] == 2
+    assert (run_dir / "train_backward" / "model" / "model.safetensors").exists()
 
 
 def test_a_second_run_skips_every_complete_stage(finished_run, config):

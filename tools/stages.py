@@ -3,6 +3,9 @@
 import hashlib
 import json
 import os
+import shlex
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
 from beam_pipelines.counting import run_and_count
 from beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
-from beam_pipelines.io.shards import load_rows, shard_files, write_rows
+from beam_pipelines.io.shards import shard_files, write_rows
 from beam_pipelines.io.web_pages import expand_paths
 from schemas.config import RunConfig
 from schemas.records import DeadLetter, SeedPair
@@ -55,14 +58,27 @@ class Stage:
     sections: tuple[str, ...]  # config sections its output depends on
     upstream: tuple[str, ...]
     run: Callable[[RunContext], dict]  # returns flat counters, plus "_outputs" / "_metrics"
+    resumable: bool = False  # a rerun of the same attempt keeps the folder (checkpoints)
 
 
 def build_stages(config: RunConfig) -> list[Stage]:
     """seed -> train_backward, train_seed -> segment -> augment -> (curate_t -> train_t) x T."""
     stages = [
         Stage("seed", ("seed",), (), run_seed),
-        Stage("train_backward", ("base_model", "training.backward"), ("seed",), run_train_backward),
-        Stage("train_seed", ("base_model", "training.seed", "tags"), ("seed",), run_train_seed),
+        Stage(
+            "train_backward",
+            ("base_model", "training.backward"),
+            ("seed",),
+            run_train_backward,
+            resumable=True,
+        ),
+        Stage(
+            "train_seed",
+            ("base_model", "training.seed", "tags"),
+            ("seed",),
+            run_train_seed,
+            resumable=True,
+        ),
         Stage("segment", ("corpus", "segment"), (), run_segment),
         Stage("augment", ("augment",), ("segment", "train_backward"), run_augment),
     ]
@@ -72,9 +88,10 @@ def build_stages(config: RunConfig) -> list[Stage]:
             Stage(f"curate_{t}", ("curate", "tags"), ("augment", scorer), partial(run_curate, t=t)),
             Stage(
                 f"train_{t}",
-                ("base_model", "training.iteration", "tags"),
+                ("base_model", "training.iteration", "training.mix", "tags"),
                 ("seed", f"curate_{t}"),
                 partial(run_train_iteration, t=t),
+                resumable=True,
             ),
         ]
     return stages
@@ -102,6 +119,13 @@ def is_complete(ctx: RunContext, stage: Stage) -> bool:
     return manifest is not None and manifest["fingerprint"] == fingerprint(ctx, stage)
 
 
+def _read_text(fs, path: str) -> str | None:
+    try:
+        return fs.cat_file(path).decode()
+    except FileNotFoundError:
+        return None
+
+
 def execute(ctx: RunContext, stage: Stage) -> dict:
     """Clear the stage's folder, run it, and write its manifest last."""
     key = fingerprint(ctx, stage)
@@ -109,11 +133,14 @@ def execute(ctx: RunContext, stage: Stage) -> dict:
         raise RuntimeError(f"{stage.name}: upstream stages {stage.upstream} are not all complete")
     directory = ctx.stage_dir(stage.name)
     fs, _, (local,) = fsspec.get_fs_token_paths(directory)
-    try:  # not fs.exists(): it swallows Ctrl-C
-        fs.rm(local, recursive=True)
-    except FileNotFoundError:
-        pass
+    attempt = f"{local}/attempt.json"
+    if not (stage.resumable and _read_text(fs, attempt) == key):
+        try:  # not fs.exists(): it swallows Ctrl-C
+            fs.rm(local, recursive=True)
+        except FileNotFoundError:
+            pass
     fs.makedirs(local, exist_ok=True)
+    fs.pipe_file(attempt, key.encode())
     start = time.monotonic()
     raw = stage.run(ctx)
     outputs, metrics = raw.pop("_outputs", {}), raw.pop("_metrics", {})
@@ -146,39 +173,49 @@ def run_seed(ctx: RunContext) -> dict:
     return {**counts, **{f"filtered:{k}": v for k, v in filtered.items()}, "_outputs": outputs}
 
 
-def _train(ctx: RunContext, stage: str, examples, hp) -> dict:
-    from training.sft import train
+def _train(ctx: RunContext, stage: str, role: str, hp, curate_stage: str | None = None) -> dict:
+    """Write the job's spec into the stage folder and run it, in process or via the launcher."""
+    from training.job import TrainingJob, run_job
 
-    model_dir = ctx.model_dir(stage)
-    metrics = train(examples, ctx.base_model, hp, model_dir)
-    n = len(examples)
-    return {"in": n, "out": n, "_outputs": {"model": model_dir}, "_metrics": metrics}
+    training = ctx.config.training
+    directory = ctx.stage_dir(stage)
+    job = TrainingJob(
+        role=role,
+        base_model=ctx.base_model,
+        stage_dir=directory,
+        seed_shards=shard_files(ctx.stage_dir("seed"), "seed"),
+        curated_shards=shard_files(ctx.stage_dir(curate_stage), "curated") if curate_stage else [],
+        tags=ctx.config.tags,
+        mix=training.mix,
+        hp=hp,
+    )
+    spec = f"{directory}/job.json"
+    with fsspec.open(spec, "w") as f:
+        f.write(job.model_dump_json(indent=1))
+    if training.launcher is None:
+        metrics = run_job(job)
+    else:
+        command = training.launcher.format(spec=shlex.quote(spec), python=sys.executable)
+        print(f"{stage}: {command}", flush=True)
+        result = subprocess.run(command, shell=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{stage}: the launcher exited with {result.returncode}: {command}")
+        with fsspec.open(f"{directory}/metrics.json") as f:
+            metrics = json.load(f)
+    n = metrics["examples"]
+    return {"in": n, "out": n, "_outputs": {"model": ctx.model_dir(stage)}, "_metrics": metrics}
 
 
 def run_train_backward(ctx: RunContext) -> dict:
-    from training.examples import backward_examples
-
-    seed = load_rows(ctx.stage_dir("seed"), "seed")
-    return _train(ctx, "train_backward", backward_examples(seed), ctx.config.training.backward)
+    return _train(ctx, "train_backward", "backward", ctx.config.training.backward)
 
 
 def run_train_seed(ctx: RunContext) -> dict:
-    from training.examples import forward_examples
-
-    seed = load_rows(ctx.stage_dir("seed"), "seed")
-    examples = forward_examples(seed, [], ctx.config.tags.seed)
-    return _train(ctx, "train_seed", examples, ctx.config.training.seed)
+    return _train(ctx, "train_seed", "seed", ctx.config.training.seed)
 
 
 def run_train_iteration(ctx: RunContext, t: int) -> dict:
-    from training.examples import forward_examples
-
-    seed = load_rows(ctx.stage_dir("seed"), "seed")
-    curated = load_rows(ctx.stage_dir(f"curate_{t}"), "curated")
-    examples = forward_examples(seed, curated, ctx.config.tags.seed)
-    result = _train(ctx, f"train_{t}", examples, ctx.config.training.iteration)
-    result["_metrics"].update(seed_examples=len(seed), curated_examples=len(curated))
-    return result
+    return _train(ctx, f"train_{t}", "iteration", ctx.config.training.iteration, f"curate_{t}")
 
 
 def _run_pipeline(
@@ -231,7 +268,7 @@ def run_curate(ctx: RunContext, t: int) -> dict:
             scorer,
             ctx.config.curate,
             t,
-            ctx.config.tags.augmented,
+            ctx.config.tags,
             ctx.stage_dir(f"curate_{t}"),
         ),
     )

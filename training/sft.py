@@ -2,15 +2,19 @@
 
 import json
 import math
+import os
 import warnings
 from pathlib import Path
 
 import torch
-from datasets import Dataset
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+from datasets import Dataset, IterableDataset
+from peft import LoraConfig, PeftModel
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
-from schemas.config import TrainingConfig
+from beam_pipelines.io.model_folders import upload
+from schemas.config import LoraSettings, TrainingConfig
+from training.loss_curve import plot_loss
 
 # The paper's (examples, batch size, steps) for its data-scaling runs.
 PAPER_SCHEDULE = [
@@ -36,10 +40,15 @@ def paper_batch_and_steps(n_examples: int) -> tuple[int, int]:
 
 
 def sft_config(hp: TrainingConfig, n_examples: int, output_dir: str) -> SFTConfig:
-    """The paper's recipe as an SFTConfig: linear decay to lr * final_lr_factor, loss on answers."""
+    """The paper's recipe as an SFTConfig: linear decay to lr * final_lr_factor, loss on answers.
+
+    The batch size is global: split over processes (WORLD_SIZE) and accumulation steps.
+    """
     batch, steps = paper_batch_and_steps(n_examples)
     batch, steps = hp.batch_size or batch, hp.max_steps or steps
-    per_device = math.ceil(batch / hp.gradient_accumulation_steps)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    per_device = max(math.ceil(batch / (hp.gradient_accumulation_steps * world_size)), 1)
+    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     return SFTConfig(
         output_dir=output_dir,
         max_steps=steps,
@@ -57,11 +66,15 @@ def sft_config(hp: TrainingConfig, n_examples: int, output_dir: str) -> SFTConfi
         weight_decay=hp.weight_decay,
         max_length=hp.max_length,
         completion_only_loss=True,
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        bf16=bf16 if hp.bf16 is None else hp.bf16,
+        activation_checkpointing=hp.gradient_checkpointing,
         logging_steps=1,
-        save_strategy="no",
+        save_strategy="steps",
+        save_steps=hp.save_steps,
+        save_total_limit=2,
         report_to="none",
         seed=hp.seed,
+        data_seed=hp.seed,
         disable_tqdm=False,
     )
 
@@ -75,26 +88,95 @@ def load_base(base_model: str, dropout: float):
     return AutoModelForCausalLM.from_pretrained(base_model, config=config, dtype=torch.float32)
 
 
-def train(examples: Dataset, base_model: str, hp: TrainingConfig, output_dir: str) -> dict:
-    """Fine-tune `base_model` on `examples`; the model and tokenizer are saved to `output_dir`."""
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
+def lora_config(lora: LoraSettings | None) -> LoraConfig | None:
+    if lora is None:
+        return None
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def merge_adapter(base_model: str, adapter_dir: str, model_dir: str) -> None:
+    """Fold a LoRA adapter into the base weights: a plain model that vLLM serves as is."""
+    base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
+    merged.save_pretrained(model_dir)
+    AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(model_dir)
+
+
+def last_complete_checkpoint(folder: str) -> str | None:
+    """The newest `checkpoint-N` whose trainer state was written: the Trainer writes that file
+    last, so a crash in the middle of a save leaves a checkpoint without it, which is skipped."""
+    found = sorted(Path(folder).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    complete = [p for p in found if (p / "trainer_state.json").is_file()]
+    return str(complete[-1]) if complete else None
+
+
+class UploadCheckpoints(TrainerCallback):
+    """Copy each checkpoint to a remote folder as soon as it is saved, its trainer state last."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            name = f"checkpoint-{state.global_step}"
+            upload(f"{args.output_dir}/{name}", f"{self.url}/{name}", last=("trainer_state.json",))
+
+
+def train(
+    examples: Dataset | IterableDataset,
+    n_examples: int,
+    base_model: str,
+    hp: TrainingConfig,
+    stage_dir: str,
+    checkpoint_url: str | None = None,
+) -> dict:
+    """Fine-tune `base_model` on `examples` (n_examples of them) into `<stage_dir>/model`.
+
+    Checkpoints go to `<stage_dir>/checkpoints` (and to `checkpoint_url` if set); a rerun
+    resumes from the last complete one.
+    """
+    args = sft_config(hp, n_examples, f"{stage_dir}/checkpoints")
     trainer = SFTTrainer(
         model=load_base(base_model, hp.dropout),
-        args=sft_config(hp, len(examples), output_dir),
+        args=args,
         train_dataset=examples,
-        processing_class=tokenizer,
+        processing_class=AutoTokenizer.from_pretrained(base_model),
+        peft_config=lora_config(hp.lora),
+        callbacks=[UploadCheckpoints(checkpoint_url)] if checkpoint_url else None,
     )
+    resume = last_complete_checkpoint(args.output_dir)
     with warnings.catch_warnings():  # transformers warns that num_stable_steps overrides its own
         warnings.filterwarnings("ignore", message="Both num_training_steps and num_stable_steps")
-        result = trainer.train()
-    trainer.save_model(output_dir)
-    history = [h for h in trainer.state.log_history if "loss" in h]
-    Path(output_dir, "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+        result = trainer.train(resume_from_checkpoint=resume)
+    model_dir = f"{stage_dir}/model"
+    if hp.lora is None:
+        trainer.save_model(model_dir)
+    else:
+        trainer.save_model(f"{stage_dir}/adapter")
+        if trainer.is_world_process_zero():
+            merge_adapter(base_model, f"{stage_dir}/adapter", model_dir)
+    trainer.accelerator.wait_for_everyone()  # every rank has finished writing its checkpoint files
+    history = trainer.state.log_history
+    if trainer.is_world_process_zero():
+        Path(stage_dir, "log_history.json").write_text(json.dumps(history, indent=1))
+        plot_loss(history, f"{stage_dir}/loss.png", title=Path(stage_dir).name)
+    logged = [h for h in history if "loss" in h]
+    trained = trainer.train_dataset
     return {
-        "examples": len(examples),
+        "examples": n_examples,
+        "trained_examples": len(trained) if isinstance(trained, Dataset) else None,
         "steps": trainer.state.global_step,
+        "processes": trainer.args.world_size,
+        "resumed_from": resume,
         "train_loss": result.training_loss,
-        "first_loss": history[0]["loss"] if history else None,
-        "last_loss": history[-1]["loss"] if history else None,
-        "last_learning_rate": history[-1]["learning_rate"] if history else None,
+        "first_loss": logged[0]["loss"] if logged else None,
+        "last_loss": logged[-1]["loss"] if logged else None,
+        "first_learning_rate": logged[0]["learning_rate"] if logged else None,
+        "last_learning_rate": logged[-1]["learning_rate"] if logged else None,
     }

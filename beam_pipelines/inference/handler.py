@@ -6,6 +6,7 @@ from typing import Any, Literal
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from beam_pipelines.inference.backend import ChatBackend, load_backend
+from beam_pipelines.io.model_folders import local_copy
 from schemas.config import InferenceConfig
 
 Task = Literal["generate", "label_distribution"]
@@ -33,7 +34,7 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         self.labels = list(labels)
 
     def load_model(self) -> ChatBackend:
-        return load_backend(self.model_path, self.cfg)
+        return load_backend(local_copy(self.model_path), self.cfg)
 
     def run_inference(
         self,

@@ -1,0 +1,44 @@
+"""Model folders at any fsspec URL: copied to local disk to be loaded, uploaded once written."""
+
+import os
+import tempfile
+
+import fsspec
+
+
+def is_remote(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def download(url: str, local_dir: str) -> None:
+    """Copy the folder at `url` into `local_dir` (FileNotFoundError if there is none)."""
+    fs, _, (root,) = fsspec.get_fs_token_paths(url)
+    root = root.rstrip("/")
+    files = fs.find(root)
+    if not files:
+        raise FileNotFoundError(url)
+    for path in files:
+        target = f"{local_dir}/{path[len(root) + 1 :]}"
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fs.get_file(path, target)
+
+
+def upload(local_dir: str, url: str, last: tuple[str, ...] = ()) -> None:
+    """Copy a local folder to `url`; the files named in `last` go after all others, so a reader
+    that waits for them sees a complete folder."""
+    fs, _, (root,) = fsspec.get_fs_token_paths(url)
+    local = fsspec.filesystem("file")
+    files = sorted(local.find(local_dir), key=lambda p: p.rsplit("/", 1)[-1] in last)
+    for path in files:
+        target = f"{root.rstrip('/')}/{path[len(local_dir.rstrip('/')) + 1 :]}"
+        fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        fs.put_file(path, target)
+
+
+def local_copy(path: str) -> str:
+    """A local folder holding the model at `path`: the path itself, or a fresh download."""
+    if not is_remote(path):
+        return path
+    local_dir = tempfile.mkdtemp(prefix="humpback-model-")
+    download(path, local_dir)
+    return local_dir
