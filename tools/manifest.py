@@ -59,10 +59,16 @@ def write_manifest(stage_dir: str, manifest: dict) -> dict:
     return manifest
 
 
-def read_manifest(stage_dir: str) -> dict | None:
-    # Not fs.exists(): its bare `except:` would turn a Ctrl-C into "no manifest".
-    fs, _, (path,) = fsspec.get_fs_token_paths(f"{stage_dir}/{MANIFEST}")
+def read_text(url: str) -> str | None:
+    """A small file's text, or None if there is none."""
+    # Not fs.exists(): its bare `except:` would turn a Ctrl-C into "no such file".
+    fs, _, (path,) = fsspec.get_fs_token_paths(url)
     try:
-        return json.loads(fs.cat_file(path))
+        return fs.cat_file(path).decode()
     except FileNotFoundError:
         return None
+
+
+def read_manifest(stage_dir: str) -> dict | None:
+    text = read_text(f"{stage_dir}/{MANIFEST}")
+    return None if text is None else json.loads(text)

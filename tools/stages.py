@@ -17,12 +17,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
 from beam_pipelines.counting import run_and_count
+from beam_pipelines.io.model_folders import remove_folder
 from beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
 from beam_pipelines.io.shards import shard_files, write_rows
 from beam_pipelines.io.web_pages import expand_paths
 from schemas.config import RunConfig
 from schemas.records import DeadLetter, SeedPair
-from tools.manifest import counts_from, read_manifest, write_manifest
+from tools.manifest import counts_from, read_manifest, read_text, write_manifest
 
 
 @dataclass
@@ -119,28 +120,18 @@ def is_complete(ctx: RunContext, stage: Stage) -> bool:
     return manifest is not None and manifest["fingerprint"] == fingerprint(ctx, stage)
 
 
-def _read_text(fs, path: str) -> str | None:
-    try:
-        return fs.cat_file(path).decode()
-    except FileNotFoundError:
-        return None
-
-
 def execute(ctx: RunContext, stage: Stage) -> dict:
     """Clear the stage's folder, run it, and write its manifest last."""
     key = fingerprint(ctx, stage)
     if key is None:
         raise RuntimeError(f"{stage.name}: upstream stages {stage.upstream} are not all complete")
     directory = ctx.stage_dir(stage.name)
+    attempt = f"{directory}/attempt.json"
+    if not (stage.resumable and read_text(attempt) == key):
+        remove_folder(directory)
     fs, _, (local,) = fsspec.get_fs_token_paths(directory)
-    attempt = f"{local}/attempt.json"
-    if not (stage.resumable and _read_text(fs, attempt) == key):
-        try:  # not fs.exists(): it swallows Ctrl-C
-            fs.rm(local, recursive=True)
-        except FileNotFoundError:
-            pass
     fs.makedirs(local, exist_ok=True)
-    fs.pipe_file(attempt, key.encode())
+    fs.pipe_file(f"{local}/attempt.json", key.encode())
     start = time.monotonic()
     raw = stage.run(ctx)
     outputs, metrics = raw.pop("_outputs", {}), raw.pop("_metrics", {})

@@ -16,7 +16,13 @@ import fsspec
 from pydantic import BaseModel, ConfigDict
 from transformers import AutoTokenizer
 
-from beam_pipelines.io.model_folders import download, is_remote, local_copy, upload
+from beam_pipelines.io.model_folders import (
+    download,
+    is_remote,
+    local_copy,
+    remove_folder,
+    upload,
+)
 from schemas.config import MixConfig, SourceMix, TagsConfig, TrainingConfig
 from training import data
 from training.sft import train
@@ -76,11 +82,7 @@ def run_job(job: TrainingJob) -> dict:
     metrics = _train_in(job, local_dir, checkpoint_url=f"{job.stage_dir}/checkpoints")
     if _is_rank_zero():
         upload(local_dir, job.stage_dir, last=("metrics.json",))
-        fs, _, (checkpoints,) = fsspec.get_fs_token_paths(f"{job.stage_dir}/checkpoints")
-        try:
-            fs.rm(checkpoints, recursive=True)
-        except FileNotFoundError:
-            pass
+        remove_folder(f"{job.stage_dir}/checkpoints")
     return metrics
 
 

@@ -1,4 +1,4 @@
-"""Model folders at any fsspec URL: copied to local disk to be loaded, uploaded once written."""
+"""Folders at any fsspec URL: models copied to local disk to be loaded, uploaded once written."""
 
 import os
 import tempfile
@@ -33,6 +33,15 @@ def upload(local_dir: str, url: str, last: tuple[str, ...] = ()) -> None:
         target = f"{root.rstrip('/')}/{path[len(local_dir.rstrip('/')) + 1 :]}"
         fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         fs.put_file(path, target)
+
+
+def remove_folder(url: str) -> None:
+    """Delete a folder and everything in it, if it exists."""
+    fs, _, (root,) = fsspec.get_fs_token_paths(url)
+    try:  # not fs.exists(): it swallows Ctrl-C
+        fs.rm(root, recursive=True)
+    except FileNotFoundError:
+        pass
 
 
 def local_copy(path: str) -> str:

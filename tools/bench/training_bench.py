@@ -24,15 +24,15 @@ DATA = Path(os.environ.get("HUMPBACK_DATA", Path(__file__).resolve().parents[2] 
 def measure(mode: str, model: str, steps: int, batch: int, length: int) -> dict:
     import torch
 
+    from beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
     from beam_pipelines.io.shards import write_rows
-    from schemas.config import LoraSettings, TrainingConfig
+    from schemas.config import LoraSettings, SeedConfig, TrainingConfig
     from schemas.records import SeedPair
     from training.job import TrainingJob, build_examples
     from training.sft import train
 
-    rows = [json.loads(line) for line in (DATA / "seed/lima_single_turn.jsonl").open()]
-    pairs = [{"id": str(r["idx"]), "source": "lima", "instruction": r["instruction"],
-              "output": r["response"]} for r in rows]  # fmt: skip
+    seed = SeedConfig(path=str(DATA / "seed/lima_single_turn.jsonl"))
+    pairs, _, _ = select_seed_pairs(read_raw_rows(seed.path), seed)
     work = tempfile.mkdtemp(prefix="humpback-bench-")
     hp = TrainingConfig(max_steps=steps, batch_size=batch, max_length=length, save_steps=10**6,
                         lora=LoraSettings() if mode == "lora" else None)  # fmt: skip
