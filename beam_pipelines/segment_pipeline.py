@@ -1,111 +1,128 @@
-"""The `segment` pipeline: corpus files -> pages -> header sections -> filtered, unique segments."""
+"""The `segment` pipeline: corpus files -> documents -> sections -> filtered, unique segments.
+
+Reconciliation unit: a section, a document that gave none, or an unreadable record or file.
+"""
 
 import hashlib
 
 import apache_beam as beam
 
 from beam_pipelines.counting import count
+from beam_pipelines.io.corpus import read_documents
+from beam_pipelines.io.documents import Document, ReadError
 from beam_pipelines.io.shards import write_shards
-from beam_pipelines.io.web_pages import ReadError, WebPage, read_pages
-from beam_pipelines.segment.filters import drop_reason, segment_filters
-from beam_pipelines.segment.html_segmenter import decode_html, sections
+from beam_pipelines.segment.charsets import decode
+from beam_pipelines.segment.dedup import DropExactDuplicates, DropNearDuplicates
+from beam_pipelines.segment.filters import drop_reason, identify_language, segment_filters
+from beam_pipelines.segment.html_segmenter import html_sections
+from beam_pipelines.segment.sections import Section
+from beam_pipelines.segment.text_segmenter import text_sections
 from beam_pipelines.steps import DEAD, dead_letter
-from schemas.config import SegmentConfig
+from schemas.config import CorpusConfig, SegmentConfig
 from schemas.records import DeadLetter, Segment
 
 
-class SegmentPages(beam.DoFn):
-    """Read one corpus file and emit its segments; filtered sections are counted by reason.
+class SegmentFile(beam.DoFn):
+    """Read one corpus file as a stream and emit its segments; every drop is counted by reason."""
 
-    Reconciliation unit: a header section, a page without headers, or an unreadable record.
-    """
-
-    def __init__(self, cfg: SegmentConfig):
-        self.cfg = cfg
+    def __init__(self, corpus: CorpusConfig, cfg: SegmentConfig):
+        self.corpus, self.cfg = corpus, cfg
 
     def setup(self):
         self.filters = segment_filters(self.cfg)
+        self.languages = set(self.cfg.languages or ())
 
     def process(self, path: str):
-        for item in read_pages(path):
+        for item in read_documents(path, self.corpus):
             if isinstance(item, ReadError):
-                count("in")
-                count("dead_lettered")
                 yield beam.pvalue.TaggedOutput(DEAD, _dead(item))
                 continue
-            count("pages")
+            count("documents")
+            if item.markup is None:
+                _drop("unsupported_content_type")
+                continue
+            if len(item.content) > self.corpus.max_document_bytes:
+                _drop("document_too_large")
+                continue
             try:
-                found = sections(decode_html(item.html, item.charset))
-            except Exception as err:  # noqa: BLE001 - one bad page must not stop the job
-                count("in")
-                count("dead_lettered")
-                yield beam.pvalue.TaggedOutput(
-                    DEAD,
-                    _dead(ReadError(path, item.record_offset, type(err).__name__, str(err))),
-                )
+                found = self.sections(item)
+            except Exception as err:  # noqa: BLE001 - one bad document must not stop the job
+                error = ReadError.of(path, item.record_offset, err)
+                yield beam.pvalue.TaggedOutput(DEAD, _dead(error))
                 continue
             if not found:
-                count("in")
-                count("filtered:no_header")
-            for section in found:
+                _drop("no_header" if item.markup == "html" else "no_text")
+            for index, section in enumerate(found):
                 count("in")
                 reason = drop_reason(section, self.filters)
+                lang = identify_language(section.text) if self.languages and not reason else None
+                if lang is not None and lang not in self.languages:
+                    reason = "language"
                 if reason:
                     count(f"filtered:{reason}")
                     continue
-                yield _segment(item, section)
+                yield _segment(item, index, section, lang)
+
+    def sections(self, doc: Document) -> list[Section]:
+        text = doc.content
+        if isinstance(text, bytes):
+            text = decode(text, doc.charset, html=doc.markup == "html")
+        if doc.markup == "html":
+            return html_sections(text)
+        return text_sections(text, self.cfg.max_chars, doc.title)
 
 
-def _segment(page: WebPage, section) -> dict:
-    key = f"{page.url}|{page.source_file}|{page.record_offset}|{'/'.join(section.header_path)}"
+def _drop(reason: str) -> None:
+    count("in")
+    count(f"filtered:{reason}")
+
+
+def _segment(doc: Document, index: int, section: Section, lang: str | None) -> dict:
+    key = f"{doc.document_id}|{doc.source_file}|{doc.record_offset}|{index}"
     return Segment(
         id=hashlib.sha1(key.encode()).hexdigest()[:16],
         text=section.text,
         header=section.header,
         header_path=list(section.header_path),
-        url=page.url,
-        source_file=page.source_file,
-        record_offset=page.record_offset,
+        url=doc.url,
+        document_id=doc.document_id,
+        source_file=doc.source_file,
+        record_offset=doc.record_offset,
+        lang=lang,
         char_len=len(section.text),
     ).model_dump()
 
 
 def _dead(err: ReadError) -> dict:
+    count("in")
+    count("dead_lettered")
     return dead_letter(
-        "segment",
-        f"{err.source_file}@{err.record_offset}",
-        err.error,
-        message=err.message,
+        "segment", f"{err.source_file}@{err.record_offset}", err.error, message=err.message
     )
 
 
-def text_key(segment: dict) -> str:
-    """Exact-duplicate key: a hash of the lower-cased, whitespace-normalised text."""
-    return hashlib.sha1(" ".join(segment["text"].lower().split()).encode()).hexdigest()
-
-
-def keep_first(keyed):
-    """Keep the segment with the smallest id among exact duplicates (deterministic)."""
-    _, group = keyed
-    group = sorted(group, key=lambda s: s["id"])
-    if len(group) > 1:
-        count("duplicates", len(group) - 1)
+def _count_out(segment: dict) -> dict:
     count("out")
-    yield group[0]
+    return segment
 
 
-def build(pipeline: beam.Pipeline, files: list[str], cfg: SegmentConfig, out_dir: str) -> None:
+def build(
+    pipeline: beam.Pipeline,
+    files: list[str],
+    corpus: CorpusConfig,
+    cfg: SegmentConfig,
+    out_dir: str,
+) -> None:
     results = (
         pipeline
         | "Files" >> beam.Create(files)
         | "Spread files" >> beam.Reshuffle()
-        | "Segment" >> beam.ParDo(SegmentPages(cfg)).with_outputs(DEAD, main="segments")
+        | "Segment" >> beam.ParDo(SegmentFile(corpus, cfg)).with_outputs(DEAD, main="segments")
     )
-    segments = (
-        results.segments
-        | "Key by text" >> beam.Map(lambda s: (text_key(s), s))
-        | "Group duplicates" >> beam.GroupByKey()
-        | "Keep first" >> beam.FlatMap(keep_first)
-    )
-    write_shards(segments, out_dir, "segments", Segment)
+    segments = results.segments
+    if cfg.dedup.exact:
+        segments = segments | "Exact dedup" >> DropExactDuplicates()
+    if cfg.dedup.near:
+        segments = segments | "Near dedup" >> DropNearDuplicates(cfg.dedup.near)
+    write_shards(segments | "Count out" >> beam.Map(_count_out), out_dir, "segments", Segment)
     write_shards(results[DEAD], out_dir, DEAD, DeadLetter)

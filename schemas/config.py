@@ -24,7 +24,37 @@ class SeedConfig(Strict):
 
 
 class CorpusConfig(Strict):
-    paths: list[str] = Field(min_length=1, description="fsspec URLs or globs of WARC / HTML files")
+    """Where the web text is and how to read it; every path is an fsspec URL or glob."""
+
+    paths: list[str] = Field(min_length=1, description="fsspec URLs or globs of corpus files")
+    format: Literal["auto", "warc", "jsonl", "parquet", "html", "text"] = Field(
+        "auto", description="auto: by file suffix (.warc/.arc/.wet, .jsonl, .parquet, .html, .txt)"
+    )
+    text_field: str = Field("text", description="JSONL / Parquet: the field holding the document")
+    id_field: str | None = "id"
+    url_field: str | None = "url"
+    title_field: str | None = Field(None, description="JSONL / Parquet: a title, the top header")
+    markup: Literal["text", "html"] = Field("text", description="what text_field holds")
+    max_document_bytes: int = Field(
+        5_000_000, gt=0, description="larger documents are filtered (document_too_large)"
+    )
+
+
+class NearDedupConfig(Strict):
+    """MinHash LSH: segments sharing all `rows` hashes of any of `bands` bands are near-duplicates.
+
+    The defaults (14 x 8, word 5-grams) catch pairs above a Jaccard similarity of about 0.75.
+    """
+
+    bands: int = Field(14, gt=0)
+    rows: int = Field(8, gt=0)
+    ngram: int = Field(5, gt=0, description="shingles are word n-grams")
+    seed: int = 1
+
+
+class DedupConfig(Strict):
+    exact: bool = Field(True, description="drop segments whose normalised text repeats")
+    near: NearDedupConfig | None = Field(NearDedupConfig(), description="null: no MinHash LSH")
 
 
 class SegmentConfig(Strict):
@@ -43,6 +73,10 @@ class SegmentConfig(Strict):
         "share this",
     ]
     max_sentence_jaccard: float = Field(0.6, ge=0, le=1, description="trigram Jaccard limit")
+    languages: list[str] | None = Field(
+        None, description="ISO 639-1 codes to keep (py3langid); unset: no language filter"
+    )
+    dedup: DedupConfig = DedupConfig()
 
     @model_validator(mode="after")
     def _window(self) -> "SegmentConfig":

@@ -38,13 +38,17 @@ class SeedPair(Record):
 
 
 class Segment(Record):
+    """Text under one header, with its provenance (record_offset: byte offset, or row number)."""
+
     id: str
     text: str
     header: str
     header_path: list[str]
     url: str
+    document_id: str
     source_file: str
     record_offset: int
+    lang: str | None
     char_len: int
 
 

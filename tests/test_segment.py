@@ -1,15 +1,20 @@
 import apache_beam as beam
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from beam_pipelines import segment_pipeline
 from beam_pipelines.counting import run_and_count
+from beam_pipelines.io.corpus import expand_paths, read_documents
+from beam_pipelines.io.documents import Document
 from beam_pipelines.io.shards import load_rows
-from beam_pipelines.io.web_pages import WebPage, expand_paths, read_pages
+from beam_pipelines.segment.charsets import decode
 from beam_pipelines.segment.filters import drop_reason, segment_filters
-from beam_pipelines.segment.html_segmenter import Section, decode_html, sections
-from schemas.config import SegmentConfig
+from beam_pipelines.segment.html_segmenter import html_sections
+from beam_pipelines.segment.sections import Section
+from schemas.config import CorpusConfig, SegmentConfig
 from tools.manifest import counts_from
 
+CORPUS = CorpusConfig(paths=["-"])
 PAGE = """<html><head><style>h1 {color: red}</style><script>var x = "<h2>no</h2>";</script></head>
 <body><nav><h2>Menu</h2><a href="/">Home</a></nav>
 <h1>Growing tomatoes</h1><p>Intro text.</p>
@@ -19,7 +24,7 @@ PAGE = """<html><head><style>h1 {color: red}</style><script>var x = "<h2>no</h2>
 
 
 def test_a_section_holds_its_lower_level_subtrees_and_no_boilerplate():
-    found = {s.header: s for s in sections(PAGE)}
+    found = {s.header: s for s in html_sections(PAGE)}
     assert list(found) == ["Growing tomatoes", "Soil", "pH", "Water"]
     assert found["Soil"].text == "Soil\n\nUse rich soil.\n\npH\n\nSlightly acidic."
     assert found["pH"].header_path == ("Growing tomatoes", "Soil", "pH")
@@ -29,9 +34,9 @@ def test_a_section_holds_its_lower_level_subtrees_and_no_boilerplate():
 
 def test_decoding_honours_the_meta_charset_and_falls_back():
     body = '<meta charset="euc-jp"><h1>日本語</h1>'.encode("euc-jp")
-    assert "日本語" in decode_html(body, None)
-    assert "日本語" in decode_html(body, "EUC-JP")
-    assert decode_html(b"caf\xe9", None) == "café"  # not UTF-8: cp1252
+    assert "日本語" in decode(body, None)
+    assert "日本語" in decode(body, "EUC-JP")
+    assert decode(b"caf\xe9 cr\xe8me br\xfbl\xe9e", "iso-8859-1") == "café crème brûlée"
 
 
 @pytest.mark.parametrize(
@@ -52,9 +57,9 @@ def test_filters_drop_with_a_reason(header, text, reason):
     assert drop_reason(section, segment_filters(SegmentConfig())) == reason
 
 
-def _run_segment(files, out_dir) -> tuple[dict, list[dict], list[dict]]:
-    pipeline = beam.Pipeline()
-    segment_pipeline.build(pipeline, files, SegmentConfig(), str(out_dir))
+def _run_segment(files, out_dir, cfg: SegmentConfig | None = None, corpus=CORPUS, **opts):
+    pipeline = beam.Pipeline(options=PipelineOptions([], **opts))
+    segment_pipeline.build(pipeline, files, corpus, cfg or SegmentConfig(), str(out_dir))
     counts = counts_from(run_and_count(pipeline))  # raises unless the counts reconcile
     return counts, load_rows(str(out_dir), "segments"), load_rows(str(out_dir), "dead_letter")
 
@@ -89,8 +94,8 @@ def test_every_edge_case_file_is_read_or_dead_lettered(data_dir, tmp_path):
 
 
 def test_reader_reports_a_truncated_archive_instead_of_raising(data_dir):
-    items = list(read_pages(str(data_dir / "web/edge-cases/clipped.warc.gz")))
-    assert items and not isinstance(items[-1], WebPage)
+    items = list(read_documents(str(data_dir / "web/edge-cases/clipped.warc.gz"), CORPUS))
+    assert items and not isinstance(items[-1], Document)
 
 
 def test_a_pattern_matching_nothing_is_an_error(tmp_path):
@@ -101,6 +106,6 @@ def test_a_pattern_matching_nothing_is_an_error(tmp_path):
 def test_plain_html_pages_are_segmented(data_dir, tmp_path):
     files = expand_paths([str(data_dir / "web/html/readability/*/source.html")])
     counts, segments, dead = _run_segment(files, tmp_path)
-    assert counts["detail"]["pages"] == len(files) > 50 and not dead
+    assert counts["detail"]["documents"] == len(files) > 50 and not dead
     assert len(segments) > 20
     assert {s["source_file"] for s in segments} <= set(files)

@@ -17,10 +17,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
 from beam_pipelines.counting import run_and_count
+from beam_pipelines.io.corpus import expand_paths
 from beam_pipelines.io.model_folders import remove_folder
 from beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
 from beam_pipelines.io.shards import shard_files, write_rows
-from beam_pipelines.io.web_pages import expand_paths
 from schemas.config import RunConfig
 from schemas.records import DeadLetter, SeedPair
 from tools.manifest import counts_from, read_manifest, read_text, write_manifest
@@ -228,7 +228,7 @@ def run_segment(ctx: RunContext) -> dict:
         ctx,
         "segment",
         ["segments"],
-        lambda p: segment_pipeline.build(p, files, ctx.config.segment, out),
+        lambda p: segment_pipeline.build(p, files, ctx.config.corpus, ctx.config.segment, out),
     )
 
 

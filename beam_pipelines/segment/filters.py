@@ -3,7 +3,9 @@
 import re
 from collections.abc import Callable
 
-from beam_pipelines.segment.html_segmenter import Section
+import py3langid
+
+from beam_pipelines.segment.sections import Section
 from schemas.config import SegmentConfig
 
 Filter = Callable[[Section], str | None]
@@ -66,3 +68,8 @@ def segment_filters(cfg: SegmentConfig) -> list[Filter]:
 
 def drop_reason(section: Section, filters: list[Filter]) -> str | None:
     return next((reason for f in filters if (reason := f(section))), None)
+
+
+def identify_language(text: str) -> str:
+    """The ISO 639-1 code py3langid gives the text (its 97 languages)."""
+    return py3langid.classify(text)[0]

@@ -1,10 +1,8 @@
 """Header segmentation: a segment is the text under an h1-h6 header, with lower-level subtrees."""
 
-import codecs
-import re
-from dataclasses import dataclass
-
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from beam_pipelines.segment.sections import Block, Section, nested_sections
 
 BOILERPLATE_TAGS = [
     "script", "style", "noscript", "template", "nav", "footer", "header", "aside", "form",
@@ -15,62 +13,18 @@ BLOCK_TAGS = {
     "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr",
     "td", "th", "pre", "blockquote", "figure", "figcaption", "br", "hr", "caption",
 }  # fmt: skip
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
 
 
-@dataclass(frozen=True)
-class Section:
-    header: str
-    header_path: tuple[str, ...]
-    text: str
-
-
-def decode_html(body: bytes, declared: str | None) -> str:
-    """Decode with the HTTP charset, else the <meta> charset, else UTF-8, else cp1252."""
-    meta = _META_CHARSET.search(body[:4096])
-    candidates = [
-        declared,
-        meta.group(1).decode("ascii") if meta else None,
-        "utf-8",
-        "cp1252",
-    ]
-    for name in candidates:
-        if not name:
-            continue
-        try:
-            return body.decode(codecs.lookup(name).name)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("utf-8", errors="replace")
-
-
-def sections(html: str) -> list[Section]:
-    """Each header's section: everything up to the next header of the same or a higher rank."""
+def html_sections(html: str) -> list[Section]:
+    """The header sections of a page, after its boilerplate elements are removed."""
     tree = LexborHTMLParser(html)
     tree.strip_tags(BOILERPLATE_TAGS)
-    if tree.body is None:
-        return []
-    blocks = _blocks(tree.body)
-    out = []
-    path: list[tuple[int, str]] = []
-    for i, (level, text) in enumerate(blocks):
-        if not level:
-            continue
-        while path and path[-1][0] >= level:
-            path.pop()
-        path.append((level, text))
-        body = []
-        for sub_level, sub_text in blocks[i + 1 :]:
-            if sub_level and sub_level <= level:
-                break
-            body.append(sub_text)
-        out.append(Section(text, tuple(h for _, h in path), "\n\n".join([text, *body])))
-    return out
+    return nested_sections(_blocks(tree.body)) if tree.body is not None else []
 
 
-def _blocks(root: LexborNode) -> list[tuple[int, str]]:
+def _blocks(root: LexborNode) -> list[Block]:
     """Flatten the DOM into (header level or 0, text) blocks in document order."""
-    blocks: list[tuple[int, str]] = []
+    blocks: list[Block] = []
     inline: list[str] = []
 
     def flush() -> None:
