@@ -10,7 +10,8 @@ from tools.manifest import read_manifest
 USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...] [--set k=v ...] \
 [-- BEAM_ARGS]
        humpback validate CONFIG [--set k=v ...]
-       humpback status RUN_DIR"""
+       humpback status RUN_DIR
+       humpback sample STAGE_DIR [--name SHARDS] [-n N] [--seed S]"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="a table of a run's stages and their counts")
     status.add_argument("run_dir")
     status.set_defaults(command=cmd_status)
+    sample = sub.add_parser("sample", help="print random rows of a stage's shards")
+    sample.add_argument("stage_dir")
+    sample.add_argument("--name", default=None, help="shard set (default: the stage's first)")
+    sample.add_argument("-n", type=int, default=10)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--chars", type=int, default=300, help="show this much of each field")
+    sample.set_defaults(command=cmd_sample)
     return parser
 
 
@@ -102,6 +110,29 @@ def cmd_status(args: argparse.Namespace, _beam_args: list[str]) -> int:
     from tools.stages import build_stages
 
     print_status(args.run_dir, [s.name for s in build_stages(config)])
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    import random
+
+    from beam_pipelines.io.shards import load_rows
+
+    manifest = read_manifest(args.stage_dir) or {"outputs": {}}
+    name = args.name or next((n for n in manifest["outputs"] if n != "dead_letter"), None)
+    if name is None:
+        print(f"error: no manifest in {args.stage_dir}; name the shards: --name", file=sys.stderr)
+        return 2
+    rows = load_rows(args.stage_dir, name)
+    picked = random.Random(args.seed).sample(rows, min(args.n, len(rows)))
+    print(f"{len(picked)} of {len(rows)} rows of {args.stage_dir}/{name}-*.parquet")
+    for i, row in enumerate(picked, 1):
+        print(f"\n--- {i}")
+        for key, value in row.items():
+            if key == "header_path":
+                value = " > ".join(value)
+            text = " ".join(str(value).split())
+            print(f"{key}: {text[: args.chars]}{' ...' if len(text) > args.chars else ''}")
     return 0
 
 
