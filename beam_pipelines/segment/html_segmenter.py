@@ -6,6 +6,7 @@ sidebar, comments, share buttons and the like; then blocks whose text is mostly 
 """
 
 import re
+from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -52,7 +53,7 @@ def _remove_furniture(body: LexborNode) -> None:
     for node in body.css(f'{roles}, [aria-hidden="true"], [hidden]'):
         if node.tag not in NEVER_REMOVED:
             node.decompose()
-    page_chars = len(body.text(deep=True) or "")
+    page_chars = len(body.text() or "")
     for node in body.css("[class], [id]"):
         if node.tag in NEVER_REMOVED or node.tag in HEADER_LEVELS:
             continue
@@ -60,12 +61,14 @@ def _remove_furniture(body: LexborNode) -> None:
         if element_id.count("-") >= 3:  # a slug of the section's heading, not a widget's name
             element_id = ""
         names = f"{node.attributes.get('class') or ''} {element_id}"
-        if (
-            BOILERPLATE_NAMES.search(names)
-            and not CONTENT_NAMES.search(names)
-            and len(node.text(deep=True) or "") <= MAX_FURNITURE_SHARE * page_chars
-        ):
+        if _names_furniture(names) and len(node.text() or "") <= MAX_FURNITURE_SHARE * page_chars:
             node.decompose()
+
+
+@lru_cache(maxsize=1 << 16)
+def _names_furniture(names: str) -> bool:
+    """True for class and id names of page furniture (sites repeat them: cached)."""
+    return bool(BOILERPLATE_NAMES.search(names)) and not CONTENT_NAMES.search(names)
 
 
 def _blocks(root: LexborNode) -> list[Block]:
