@@ -88,9 +88,13 @@ def test_exact_duplicates_are_counted_not_lost(data_dir, tmp_path):
 
 def test_every_edge_case_file_is_read_or_dead_lettered(data_dir, tmp_path):
     files = expand_paths([str(data_dir / "web/edge-cases/*")])
-    counts, _, dead = _run_segment(files, tmp_path)
-    assert counts["dead_lettered"] == len(dead) > 0
+    counts, segments, dead = _run_segment(files, tmp_path)  # raises unless counts reconcile
+    assert counts["dead_lettered"] == len(dead) == 5
     assert all(d["stage"] == "segment" and "@" in d["input_id"] and d["error"] for d in dead)
+    dead_files = {d["input_id"].rsplit("/", 1)[-1].split("@")[0] for d in dead}
+    assert dead_files == {"clipped.warc.gz", "example-space-in-url.arc",
+                          "example-wrong-chunks.warc.gz", "wrong-content-length.warc.wet"}  # fmt: skip
+    assert counts["detail"]["documents"] > 10 and counts["filtered"]["unsupported_content_type"]
 
 
 def test_reader_reports_a_truncated_archive_instead_of_raising(data_dir):
@@ -109,3 +113,92 @@ def test_plain_html_pages_are_segmented(data_dir, tmp_path):
     assert counts["detail"]["documents"] == len(files) > 50 and not dead
     assert len(segments) > 20
     assert {s["source_file"] for s in segments} <= set(files)
+
+
+FURNITURE = """<html><body><div class="page-with-sidebar-layout">
+<article><header><h1>Main title</h1></header><p>Body text of the article.</p>
+<h2>Details</h2><p>More body text, with <a href="/x">one link</a> inside a sentence.</p>
+<ul><li><a href="/1">Related one</a></li><li><a href="/2">Related two</a></li></ul></article>
+<div class="comments-area"><h2>Comments</h2><p>First!</p></div>
+<div role="complementary"><h2>Popular</h2><p>Elsewhere.</p></div>
+<div class="share-buttons">Share on everything</div>
+<h2>Archives [ edit ]</h2><p>Old posts.</p>
+</div></body></html>"""
+
+
+def test_furniture_and_link_lists_go_and_the_content_stays():
+    found = {s.header: s for s in html_sections(FURNITURE)}
+    assert list(found) == ["Main title", "Details", "Archives"]  # header anchors cleaned
+    text = found["Main title"].text
+    assert "with one link inside a sentence" in text  # a link inside prose stays
+    assert not any(w in text for w in ("Related one", "First!", "Elsewhere", "Share on"))
+
+
+def test_text_sections_cut_at_headings_and_fit_long_runs_into_the_window():
+    from beam_pipelines.segment.text_segmenter import text_sections
+
+    text = "\n".join(
+        ["# Guide", "Intro paragraph.", "## Setup", *[f"Step {i} does a thing." for i in range(40)],
+         "", "Troubleshooting", "It failed? Try again.", "lower case line that is not a heading"]
+    )  # fmt: skip
+    found = text_sections(text, max_chars=200, title="Site")
+    headers = [s.header for s in found]
+    assert headers[0] == "Guide" and headers[-1] == "Troubleshooting"
+    setup = [s for s in found if s.header == "Setup"]
+    assert len(setup) > 1 and all(len(s.text) <= 200 and s.text.startswith("Setup") for s in setup)
+    assert setup[0].header_path == ("Site", "Guide", "Setup")
+    assert "".join(s.text for s in setup).count("Step 39 does") == 1  # every block once
+    assert found[-1].header_path == ("Site", "Troubleshooting")
+    assert found[-1].text.endswith("lower case line that is not a heading")
+
+
+def test_text_corpora_are_segmented_with_the_text_fallback(tmp_path):
+    import json
+
+    paragraphs = " ".join(f"Sentence {i} explains step {i} of the method." for i in range(20))
+    rows = [{"id": f"d{i}", "url": f"https://e.org/{i}", "title": f"Doc {i}",
+             "text": f"How to cook rice {i}\n{paragraphs}\nServing the dish\n{paragraphs}"}
+            for i in range(3)]  # fmt: skip
+    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    corpus = CorpusConfig(paths=["-"], title_field="title")
+    counts, segments, _ = _run_segment(
+        [str(tmp_path / "c.jsonl")], tmp_path / "out", corpus=corpus,
+        cfg=SegmentConfig(dedup={"exact": True, "near": None}),
+    )  # fmt: skip
+    assert counts["detail"]["documents"] == 3 and counts["out"] == len(segments) == 4
+    assert counts["duplicates"] == 2  # the three "Serving the dish" sections are one text
+    paths = {tuple(s["header_path"]) for s in segments}
+    assert {("Doc 1", "How to cook rice 1"), ("Doc 0", "Serving the dish")} <= paths
+
+
+def test_the_language_filter_keeps_the_configured_languages(data_dir, tmp_path):
+    files = [str(data_dir / f"web/warc/{n}.warc.gz") for n in ("cc-main-2020-34-excerpt",
+                                                            "english-pages-0000")]  # fmt: skip
+    counts, segments, _ = _run_segment(files, tmp_path, cfg=SegmentConfig(languages=["en"]))
+    assert counts["filtered"]["language"] > 0 and segments
+    assert {s["lang"] for s in segments} == {"en"}
+
+
+def test_multi_processing_workers_give_the_same_segments(data_dir, tmp_path):
+    files = expand_paths([str(data_dir / "web/warc/*.warc.gz")])
+    one, segments, _ = _run_segment(files, tmp_path / "one")
+    two, again, _ = _run_segment(
+        files, tmp_path / "two", direct_num_workers=2, direct_running_mode="multi_processing"
+    )
+    assert one == two and one["out"] > 50
+    assert sorted(s["id"] for s in segments) == sorted(s["id"] for s in again)
+
+
+def test_boilerplate_precision_on_the_readability_pages(data_dir, tmp_path):
+    from pathlib import Path
+
+    from tools.bench.boilerplate import precision_recall
+
+    files = expand_paths([str(data_dir / "web/html/readability/*/source.html")])
+    _, segments, _ = _run_segment(files, tmp_path)
+    text: dict[str, str] = {}
+    for s in segments:
+        page = str(Path(s["source_file"]).parent)
+        text[page] = text.get(page, "") + "\n" + s["text"]
+    precision, recall = precision_recall(text, [Path(f).parent for f in files])
+    assert precision > 0.94 and recall > 0.3

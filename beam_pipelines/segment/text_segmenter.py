@@ -16,7 +16,7 @@ MAX_HEADING_WORDS = 12
 
 
 def text_sections(text: str, max_chars: int, title: str | None = None) -> list[Section]:
-    """Flat sections, one per heading (the title heads the text before the first one)."""
+    """Flat sections, one per heading with text (the title heads text before the first one)."""
     root = (title.strip(),) if title and title.strip() else ()
     out: list[Section] = []
     path: list[Block] = []
@@ -31,13 +31,13 @@ def text_sections(text: str, max_chars: int, title: str | None = None) -> list[S
         if not level:
             body.append(line)
             continue
-        if header or body:
+        if body:
             flush()
         while path and path[-1][0] >= level:
             path.pop()
         path.append((level, line))
         header, body = line, []
-    if header or body:
+    if body:
         flush()
     return out
 
