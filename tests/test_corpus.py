@@ -13,7 +13,7 @@ from beam_pipelines.segment.charsets import decode
 from schemas.config import CorpusConfig
 
 CORPUS = CorpusConfig(paths=["-"])
-ROWS = [{"doc": f"Text number {i}.", "key": f"k{i}", "link": f"https://e.org/{i}"} for i in range(5)]
+ROWS = [{"doc": f"Text {i}.", "key": f"k{i}", "link": f"https://e.org/{i}"} for i in range(5)]
 FIELDS = CorpusConfig(paths=["-"], text_field="doc", id_field="key", url_field="link")
 
 

@@ -20,7 +20,8 @@ def _edit(text: str, every: int) -> str:
     return " ".join("CHANGED" if i % every == 0 else w for i, w in enumerate(text.split()))
 
 
-def _dedup(segments: list[dict], expected_ids: list[str], near=NearDedupConfig()) -> dict:
+def _dedup(segments: list[dict], expected_ids: list[str], near: NearDedupConfig | None = None):
+    near = near or NearDedupConfig()
     pipeline = beam.Pipeline()
     kept = (
         pipeline

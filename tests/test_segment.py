@@ -92,8 +92,12 @@ def test_every_edge_case_file_is_read_or_dead_lettered(data_dir, tmp_path):
     assert counts["dead_lettered"] == len(dead) == 5
     assert all(d["stage"] == "segment" and "@" in d["input_id"] and d["error"] for d in dead)
     dead_files = {d["input_id"].rsplit("/", 1)[-1].split("@")[0] for d in dead}
-    assert dead_files == {"clipped.warc.gz", "example-space-in-url.arc",
-                          "example-wrong-chunks.warc.gz", "wrong-content-length.warc.wet"}  # fmt: skip
+    assert dead_files == {
+        "clipped.warc.gz",
+        "example-space-in-url.arc",
+        "example-wrong-chunks.warc.gz",
+        "wrong-content-length.warc.wet",
+    }
     assert counts["detail"]["documents"] > 10 and counts["filtered"]["unsupported_content_type"]
 
 
