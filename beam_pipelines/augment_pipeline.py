@@ -7,7 +7,7 @@ from beam_pipelines.counting import count
 from beam_pipelines.inference.handler import ChatModelHandler
 from beam_pipelines.io.shards import read_shards, write_shards
 from beam_pipelines.prompts import backward_prompt
-from beam_pipelines.steps import DEAD, counted_requests, dead_letter, failed_batches
+from beam_pipelines.steps import DEAD, PromptRequests, dead_letter, failed_batches
 from schemas.config import InferenceConfig
 from schemas.records import Candidate, DeadLetter
 
@@ -48,11 +48,18 @@ def build(
     model_path: str,
     cfg: InferenceConfig,
     out_dir: str,
+    cache_dir: str | None = None,
 ) -> None:
     results, failures = (
         read_shards(pipeline, segments_dir, "segments")
-        | "Prompt" >> counted_requests(lambda s: backward_prompt(s["text"]))
-        | "Generate" >> RunInference(ChatModelHandler(model_path, cfg)).with_exception_handling()
+        | "Prompt"
+        >> beam.ParDo(
+            PromptRequests(lambda s: backward_prompt(s["text"]), model_path, cfg.max_input_tokens)
+        )
+        | "Generate"
+        >> RunInference(
+            ChatModelHandler(model_path, cfg, cache_dir=cache_dir)
+        ).with_exception_handling()
     )
     out = results | "Candidates" >> beam.ParDo(ToCandidate(model_path)).with_outputs(
         DEAD, main="candidates"

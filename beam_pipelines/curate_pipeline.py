@@ -15,7 +15,7 @@ from beam_pipelines.curate.scores import (
 from beam_pipelines.inference.handler import ChatModelHandler
 from beam_pipelines.io.shards import read_shards, write_shards
 from beam_pipelines.prompts import curation_prompt, tagged
-from beam_pipelines.steps import DEAD, counted_requests, dead_letter, failed_batches
+from beam_pipelines.steps import DEAD, PromptRequests, dead_letter, failed_batches
 from schemas.config import CurateConfig, TagsConfig
 from schemas.records import DeadLetter, Scored, SFTExample
 
@@ -94,12 +94,20 @@ def build(
     iteration: int,
     tags: TagsConfig,
     out_dir: str,
+    cache_dir: str | None = None,
 ) -> None:
     task = "generate" if cfg.mode == "generate" else "label_distribution"
-    handler = ChatModelHandler(scorer_path, cfg, task, SCORE_PREFIX, SCORE_LABELS)
+    handler = ChatModelHandler(scorer_path, cfg, task, SCORE_PREFIX, SCORE_LABELS, cache_dir)
     results, failures = (
         read_shards(pipeline, candidates_dir, "candidates")
-        | "Prompt" >> counted_requests(lambda c: curation_prompt(c["instruction"], c["text"]))
+        | "Prompt"
+        >> beam.ParDo(
+            PromptRequests(
+                lambda c: curation_prompt(c["instruction"], c["text"]),
+                scorer_path,
+                cfg.max_input_tokens,
+            )
+        )
         | "Score" >> RunInference(handler).with_exception_handling()
     )
     out = results | "Parse scores" >> beam.ParDo(

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import apache_beam as beam
 
 from beam_pipelines.counting import count
-from beam_pipelines.inference.backend import Messages
+from beam_pipelines.inference.backend import Messages, encode
 from schemas.records import DeadLetter
 
 DEAD = "dead_letter"
@@ -21,14 +21,37 @@ def dead_letter(stage: str, input_id: str, error: str, raw: str = "", message: s
     ).model_dump()
 
 
-def counted_requests(make_prompt: Callable[[dict], Messages]) -> beam.PTransform:
-    """Wrap each record as an inference request {prompt, record}, counting it in."""
+class PromptRequests(beam.DoFn):
+    """Wrap each record as an inference request {prompt, record}, counting it in.
 
-    def to_request(record: dict) -> dict:
+    A prompt longer than `max_tokens` has its record's `text` (the segment) cut by tokens to fit,
+    counted as `truncated_inputs`; the record itself keeps the whole text.
+    """
+
+    MARGIN = 8  # tokens for an answer prefix and re-tokenisation at the cut
+
+    def __init__(self, make_prompt: Callable[[dict], Messages], model_path: str, max_tokens: int):
+        self.make_prompt, self.model_path, self.max_tokens = make_prompt, model_path, max_tokens
+
+    def setup(self):
+        from transformers import AutoTokenizer
+
+        from beam_pipelines.io.model_folders import local_copy
+
+        self.tokenizer = AutoTokenizer.from_pretrained(local_copy(self.model_path))
+
+    def process(self, record: dict):
         count("in")
-        return {"prompt": make_prompt(record), "record": record}
-
-    return beam.Map(to_request)
+        prompt = self.make_prompt(record)
+        (ids,) = encode(self.tokenizer, [prompt], self.max_tokens - self.MARGIN)
+        if ids is None:
+            text = self.tokenizer(record["text"], add_special_tokens=False)["input_ids"]
+            (full,) = encode(self.tokenizer, [prompt], 1 << 30)
+            keep = max(0, len(text) - (len(full) - self.max_tokens + self.MARGIN))
+            cut = self.tokenizer.decode(text[:keep])
+            prompt = self.make_prompt({**record, "text": cut})
+            count("truncated_inputs")
+        yield {"prompt": prompt, "record": record}
 
 
 def failed_batches(stage: str) -> beam.PTransform:

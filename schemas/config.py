@@ -92,10 +92,25 @@ class Sampling(Strict):
     seed: int = 0
 
 
+class ServerConfig(Strict):
+    """openai backend: any OpenAI-compatible server (vllm serve, llama.cpp server, SGLang)."""
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str | None = Field(None, description="served model name; unset: the stage's model")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable with the key")
+    concurrency: int = Field(16, gt=0, description="requests in flight per worker")
+    timeout_s: float = Field(120.0, gt=0, description="per request")
+    max_retries: int = Field(5, ge=0, description="with exponential backoff")
+
+
 class InferenceConfig(Strict):
-    backend: Literal["transformers", "vllm"] = "transformers"
+    backend: Literal["transformers", "vllm", "openai"] = "transformers"
     batch_size: int = Field(8, gt=0)
-    max_input_tokens: int = Field(2048, gt=0)
+    max_input_tokens: int = Field(
+        2048, gt=0, description="longer prompts have their segment cut to fit, by tokens"
+    )
+    cache: bool = Field(True, description="reuse results of (model, prompt, sampling) already run")
+    server: ServerConfig = ServerConfig()
     device: str | None = Field(
         None, description="transformers backend: cpu, cuda, ...; auto if unset"
     )

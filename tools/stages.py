@@ -40,6 +40,11 @@ class RunContext:
     def stage_dir(self, stage: str) -> str:
         return f"{self.run_dir}/{stage}"
 
+    @property
+    def inference_cache(self) -> str:
+        """Inference results by request, shared by the stages and kept across their reruns."""
+        return f"{self.run_dir}/inference_cache"
+
     def model_dir(self, train_stage: str) -> str:
         return f"{self.stage_dir(train_stage)}/model"
 
@@ -243,6 +248,7 @@ def run_augment(ctx: RunContext) -> dict:
             ctx.model_dir("train_backward"),
             ctx.config.augment,
             ctx.stage_dir("augment"),
+            ctx.inference_cache,
         ),
     )
 
@@ -261,5 +267,6 @@ def run_curate(ctx: RunContext, t: int) -> dict:
             t,
             ctx.config.tags,
             ctx.stage_dir(f"curate_{t}"),
+            ctx.inference_cache,
         ),
     )

@@ -41,6 +41,7 @@ class ChatBackend(Protocol):
 BACKENDS = {
     "transformers": "beam_pipelines.inference.transformers_backend:TransformersBackend",
     "vllm": "beam_pipelines.inference.vllm_backend:VllmBackend",
+    "openai": "beam_pipelines.inference.openai_backend:OpenAIBackend",
 }
 
 

@@ -1,0 +1,55 @@
+"""The augment pipeline's inference seams on a tiny model: truncation to fit, and the cache."""
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from beam_pipelines import augment_pipeline
+from beam_pipelines.counting import run_and_count
+from beam_pipelines.io.shards import load_rows
+from schemas.config import InferenceConfig, Sampling
+from schemas.records import Segment
+
+TEXTS = ["A short answer about soil.", "word " * 900, "Water the plants daily.", "x " * 2000]
+
+
+def _segments(folder) -> None:
+    rows = [
+        Segment(id=f"s{i}", text=t, header="H", header_path=["H"], url="u", document_id="d",
+                source_file="f", record_offset=i, lang=None, char_len=len(t)).model_dump()
+        for i, t in enumerate(TEXTS)
+    ]  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows, Segment.arrow_schema())
+    pq.write_table(table, folder / "segments-0.parquet")
+
+
+def _augment(model, segments, out, cfg, cache=None) -> tuple[dict, list[dict]]:
+    pipeline = beam.Pipeline()
+    augment_pipeline.build(pipeline, str(segments), model, cfg, str(out), cache)
+    counts = run_and_count(pipeline)
+    return counts, sorted(load_rows(str(out), "candidates"), key=lambda c: c["id"])
+
+
+def test_overlong_segments_are_cut_to_fit_and_counted_not_lost(tiny_model, tmp_path):
+    _segments(tmp_path / "segments")
+    cfg = InferenceConfig(max_input_tokens=256, sampling=Sampling(max_new_tokens=4))
+    counts, candidates = _augment(tiny_model, tmp_path / "segments", tmp_path / "out", cfg)
+    assert counts["truncated_inputs"] == 2 and counts.get("dead_lettered", 0) == 0
+    assert [c["text"] for c in candidates] == TEXTS  # the candidates keep the whole segment
+
+
+def test_a_rerun_reads_the_cache_and_a_new_sampling_does_not(tiny_model, tmp_path):
+    _segments(tmp_path / "segments")
+    cfg = InferenceConfig(batch_size=3, sampling=Sampling(temperature=1.0, max_new_tokens=6))
+    cache = str(tmp_path / "cache")
+    first, a = _augment(tiny_model, tmp_path / "segments", tmp_path / "1", cfg, cache)
+    again, b = _augment(tiny_model, tmp_path / "segments", tmp_path / "2", cfg, cache)
+    assert first.get("cache_hits", 0) == 0 and again["cache_hits"] == len(TEXTS)
+    assert [c["instruction"] for c in a] == [c["instruction"] for c in b]
+    other = cfg.model_copy(update={"sampling": Sampling(temperature=1.0, max_new_tokens=6, seed=9)})
+    third, _ = _augment(tiny_model, tmp_path / "segments", tmp_path / "3", other, cache)
+    assert third.get("cache_hits", 0) == 0
+    off = cfg.model_copy(update={"cache": False})
+    fourth, _ = _augment(tiny_model, tmp_path / "segments", tmp_path / "4", off, cache)
+    assert fourth.get("cache_hits", 0) == 0
