@@ -110,6 +110,9 @@ class InferenceConfig(Strict):
         2048, gt=0, description="longer prompts have their segment cut to fit, by tokens"
     )
     cache: bool = Field(True, description="reuse results of (model, prompt, sampling) already run")
+    length_sort_window: int = Field(
+        4, gt=0, description="transformers: this many batches are sorted by length to cut padding"
+    )
     server: ServerConfig = ServerConfig()
     device: str | None = Field(
         None, description="transformers backend: cpu, cuda, ...; auto if unset"

@@ -60,3 +60,12 @@ def test_handler_runs_inside_a_beam_pipeline(tiny_model):
     with beam.Pipeline() as p:
         results = p | beam.Create(records) | RunInference(ChatModelHandler(tiny_model, cfg))
         assert_that(results, check)
+
+
+def test_length_sorted_batches_return_each_prompt_its_own_result(tiny_model):
+    backend = load_backend(tiny_model, InferenceConfig(batch_size=2, max_input_tokens=512))
+    prompts = [curation_prompt("Q?", "word " * n) for n in (40, 2, 90, 10, 60)]
+    together = backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS)
+    for prompt, result in zip(prompts, together, strict=True):
+        (alone,) = backend.label_distribution([prompt], SCORE_PREFIX, SCORE_LABELS)
+        assert result.probs == pytest.approx(alone.probs, abs=1e-4)

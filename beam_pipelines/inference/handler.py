@@ -35,7 +35,8 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
     ):
         # A fixed batch size: adaptive (timing-based) batching would make sampled outputs
         # depend on machine load, and a resumed run differ from an uninterrupted one.
-        super().__init__(min_batch_size=cfg.batch_size, max_batch_size=cfg.batch_size)
+        size = cfg.batch_size * (cfg.length_sort_window if cfg.backend == "transformers" else 1)
+        super().__init__(min_batch_size=size, max_batch_size=size)
         self.model_path = model_path
         self.cfg = cfg
         self.task = task

@@ -31,16 +31,27 @@ class TransformersBackend:
         batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
         return {k: v.to(self.device) for k, v in batch.items()}
 
-    @torch.inference_mode()
+    def _length_sorted(self, encoded: list[list[int] | None]) -> list[list[int]]:
+        """Indices of the prompts that fit, sorted by length, in batches of batch_size."""
+        ok = sorted((i for i, ids in enumerate(encoded) if ids is not None),
+                    key=lambda i: len(encoded[i]))  # fmt: skip
+        size = self.cfg.batch_size
+        return [ok[start : start + size] for start in range(0, len(ok), size)]
+
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]:
         encoded = encode(self.tokenizer, prompts, self.cfg.max_input_tokens)
-        ok = [i for i, ids in enumerate(encoded) if ids is not None]
         results = [Generation(error=INPUT_TOO_LONG) for _ in prompts]
-        if not ok:
-            return results
+        for ok in self._length_sorted(encoded):
+            texts = self._generate([encoded[i] for i in ok], sampling)
+            for i, text in zip(ok, texts, strict=True):
+                results[i] = Generation(text=text)
+        return results
+
+    @torch.inference_mode()
+    def _generate(self, encoded: list[list[int]], sampling: Sampling) -> list[str]:
         # Seeded by the batch's content, so a re-run of the same batch samples the same text.
-        torch.manual_seed(sampling.seed + zlib.crc32(repr([encoded[i] for i in ok]).encode()))
-        batch = self._batch([encoded[i] for i in ok])
+        torch.manual_seed(sampling.seed + zlib.crc32(repr(encoded).encode()))
+        batch = self._batch(encoded)
         sample = sampling.temperature > 0
         out = self.model.generate(
             **batch,
@@ -52,10 +63,7 @@ class TransformersBackend:
             pad_token_id=self.tokenizer.pad_token_id,
         )
         new_tokens = out[:, batch["input_ids"].shape[1] :]
-        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        for i, text in zip(ok, texts, strict=True):
-            results[i] = Generation(text=text)
-        return results
+        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
     @torch.inference_mode()
     def label_distribution(
@@ -63,13 +71,11 @@ class TransformersBackend:
     ) -> list[LabelDistribution]:
         answer_prefix, label_ids = label_tokens(self.tokenizer, answer_prefix, labels)
         encoded = encode(self.tokenizer, prompts, self.cfg.max_input_tokens, answer_prefix)
-        ok = [i for i, ids in enumerate(encoded) if ids is not None]
         results = [LabelDistribution(error=INPUT_TOO_LONG) for _ in prompts]
-        if not ok:
-            return results
-        logits = self.model(**self._batch([encoded[i] for i in ok])).logits[:, -1, :]
-        probs = logits.float().softmax(-1)[:, label_ids]
-        probs = probs / probs.sum(-1, keepdim=True)
-        for i, row in zip(ok, probs.tolist(), strict=True):
-            results[i] = LabelDistribution(probs=row)
+        for ok in self._length_sorted(encoded):
+            logits = self.model(**self._batch([encoded[i] for i in ok])).logits[:, -1, :]
+            probs = logits.float().softmax(-1)[:, label_ids]
+            probs = probs / probs.sum(-1, keepdim=True)
+            for i, row in zip(ok, probs.tolist(), strict=True):
+                results[i] = LabelDistribution(probs=row)
         return results
