@@ -13,11 +13,11 @@ from schemas.records import Segment
 TEXTS = ["A short answer about soil.", "word " * 900, "Water the plants daily.", "x " * 2000]
 
 
-def _segments(folder) -> None:
+def _segments(folder, texts: list[str] = TEXTS) -> None:
     rows = [
-        Segment(id=f"s{i}", text=t, header="H", header_path=["H"], url="u", document_id="d",
+        Segment(id=f"s{i:03d}", text=t, header="H", header_path=["H"], url="u", document_id="d",
                 source_file="f", record_offset=i, lang=None, char_len=len(t)).model_dump()
-        for i, t in enumerate(TEXTS)
+        for i, t in enumerate(texts)
     ]  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist(rows, Segment.arrow_schema())

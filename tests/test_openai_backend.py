@@ -1,0 +1,158 @@
+"""The openai backend against a real OpenAI-compatible server: llama.cpp's, on loopback, serving
+the embedded model's GGUF (installed by tools/setup.sh)."""
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from beam_pipelines.curate.scores import SCORE_LABELS, SCORE_PREFIX
+from beam_pipelines.inference.backend import INPUT_TOO_LONG, load_backend
+from beam_pipelines.io.shards import load_rows
+from beam_pipelines.prompts import backward_prompt, curation_prompt
+from schemas.config import InferenceConfig, Sampling, ServerConfig
+from tests.test_inference_pipeline import _augment, _segments
+
+
+class LlamaServer:
+    """`python -m llama_cpp.server` on a free loopback port; stop() kills it like a crash."""
+
+    def __init__(self, gguf: str, log: Path):
+        self.gguf, self.log = gguf, log
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> "LlamaServer":
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "llama_cpp.server", "--model", self.gguf, "--host",
+                 "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048",
+                 "--logits_all", "true"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/models", timeout=1)
+                return self
+            except OSError as err:
+                if self.process.poll() is not None:
+                    tail = self.log.read_text()[-2000:]
+                    raise RuntimeError(f"llama.cpp server exited: {tail}") from err
+                time.sleep(0.3)
+        raise TimeoutError("llama.cpp server did not start")
+
+    def served(self) -> int:
+        """Chat requests answered so far (uvicorn logs each one)."""
+        return self.log.read_text(errors="replace").count("POST /v1/chat/completions")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def gguf() -> str:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        pytest.fail("llama-cpp-python[server] is not installed; run tools/setup.sh")
+    from training.embedded_model import gguf_path
+
+    return str(gguf_path())
+
+
+@pytest.fixture(scope="module")
+def server(gguf, tmp_path_factory):
+    running = LlamaServer(gguf, tmp_path_factory.mktemp("server") / "log").start()
+    yield running
+    running.stop()
+
+
+def _cfg(url: str, **server) -> InferenceConfig:
+    return InferenceConfig(
+        backend="openai", batch_size=4, max_input_tokens=1024, cache=False,
+        server=ServerConfig(base_url=url, model="smollm2", **server),
+        sampling=Sampling(temperature=0.7, max_new_tokens=12),
+    )  # fmt: skip
+
+
+def test_generate_and_next_token_scores_from_the_server(server, embedded_model):
+    backend = load_backend(embedded_model, _cfg(server.url, concurrency=4))
+    prompts = [backward_prompt(f"Water tomato plants {i} times a week.") for i in range(6)]
+    out = backend.generate([*prompts, backward_prompt("word " * 2000)], Sampling(max_new_tokens=8))
+    assert all(g.error is None and g.text for g in out[:6]) and out[6].error == INPUT_TOO_LONG
+    scores = backend.label_distribution(
+        [curation_prompt("How do I water tomatoes?", "Twice a week, deeply.")],
+        SCORE_PREFIX, SCORE_LABELS,
+    )  # fmt: skip
+    assert len(scores[0].probs) == 5 and sum(scores[0].probs) == pytest.approx(1.0)
+
+
+def _kill_once_busy(server: LlamaServer, restart_after: float | None) -> dict:
+    """Kill the server after its first answer, then maybe start it again; report what it saw."""
+    seen: dict = {}
+
+    def watch():
+        while server.served() == 0:
+            time.sleep(0.05)
+        server.stop()
+        seen["served_before_kill"] = server.served()
+        if restart_after is not None:
+            time.sleep(restart_after)
+            server.start()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return seen
+
+
+def _segments_folder(tmp_path, n: int) -> Path:
+    folder = tmp_path / "segments"
+    _segments(folder, [f"Answer {i}: water the tomatoes {i} times a week." for i in range(n)])
+    return folder
+
+
+def test_a_server_killed_mid_run_and_restarted_loses_no_request(gguf, embedded_model, tmp_path):
+    server = LlamaServer(gguf, tmp_path / "log").start()
+    try:
+        seen = _kill_once_busy(server, restart_after=1.0)
+        cfg = _cfg(server.url, concurrency=2, max_retries=6, timeout_s=30)
+        counts, candidates = _augment(embedded_model, _segments_folder(tmp_path, 16),
+                                      tmp_path / "out", cfg)  # fmt: skip
+    finally:
+        server.stop()
+    assert 0 < seen["served_before_kill"] < 16  # killed mid-run
+    assert counts["in"] == counts["out"] == len(candidates) == 16  # every request retried
+
+
+def test_a_server_that_stays_down_dead_letters_the_rest(gguf, embedded_model, tmp_path):
+    server = LlamaServer(gguf, tmp_path / "log").start()
+    try:
+        seen = _kill_once_busy(server, restart_after=None)
+        cfg = _cfg(server.url, concurrency=2, max_retries=1, timeout_s=10)
+        counts, candidates = _augment(embedded_model, _segments_folder(tmp_path, 16),
+                                      tmp_path / "out", cfg)  # fmt: skip
+    finally:
+        server.stop()
+    dead = load_rows(str(tmp_path / "out"), "dead_letter")
+    assert 0 < seen["served_before_kill"] < 16
+    assert counts["in"] == 16 == len(candidates) + len(dead) and counts["dead_lettered"] == len(
+        dead
+    )
+    assert dead and {d["error"] for d in dead} <= {"APIConnectionError", "APITimeoutError"}

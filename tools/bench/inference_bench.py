@@ -1,0 +1,175 @@
+"""Inference benchmark: the Beam transform against the bare backend, and the cost and agreement
+of the two scoring modes.
+
+    python -m tools.bench.inference_bench [--prompts 64] [--candidates 200] [--model PATH]
+
+(a) The same backward prompts (real segments from the sample WARCs) go through the backend
+    called directly in a loop of batches, then through RunInference on the DirectRunner, with
+    the same batches and the cache off: generated tokens per second of each, and the ratio.
+(b) The same (instruction, answer) candidates (LIMA pairs) are scored in `generate` mode (the
+    paper: reasoning, then "Score: N") and in `logprobs` mode (one forward pass): wall time,
+    generated tokens, the share generate could parse, Spearman's rho between the two, and how
+    often they agree on score >= k.
+"""
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.ml.inference.base import RunInference
+from apache_beam.options.pipeline_options import PipelineOptions
+from scipy.stats import spearmanr
+
+from beam_pipelines.counting import count, run_and_count
+from beam_pipelines.curate.scores import (
+    SCORE_LABELS,
+    SCORE_PREFIX,
+    score_from_completion,
+    score_from_distribution,
+)
+from beam_pipelines.inference.backend import load_backend
+from beam_pipelines.inference.handler import ChatModelHandler
+from beam_pipelines.io.corpus import expand_paths
+from beam_pipelines.io.seed_pairs import read_raw_rows
+from beam_pipelines.prompts import backward_prompt, curation_prompt
+from schemas.config import CorpusConfig, CurateConfig, InferenceConfig, Sampling, SegmentConfig
+
+
+def segment_texts(data: Path, n: int) -> list[str]:
+    """Texts of the first n segments the segment stage keeps from the sample WARCs."""
+    from beam_pipelines.segment_pipeline import SegmentFile
+
+    step = SegmentFile(CorpusConfig(paths=["-"]), SegmentConfig())
+    step.setup()
+    texts = []
+    for path in expand_paths([str(data / "web/warc/english-pages-*.warc.gz")]):
+        texts += [s["text"] for s in step.process(path) if isinstance(s, dict)]
+    return texts[:n]
+
+
+class CountTokens(beam.DoFn):
+    def __init__(self, model: str):
+        self.model = model
+
+    def setup(self):
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model)
+
+    def process(self, result):
+        text = result.inference.text or ""
+        count("generated_tokens", len(self.tokenizer(text, add_special_tokens=False)["input_ids"]))
+
+
+def tokens(backend, texts: list[str]) -> int:
+    return sum(len(backend.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
+
+
+def throughput(model: str, prompts: list, cfg: InferenceConfig) -> dict:
+    """Generated tokens/s: the backend in a loop of the handler's batches, then RunInference."""
+    handler = ChatModelHandler(model, cfg)
+    size = handler.batch_elements_kwargs()["max_batch_size"]
+    backend = load_backend(model, cfg)
+    backend.generate(prompts[:size], cfg.sampling)  # warm-up, untimed
+    start = time.perf_counter()
+    direct = []
+    for i in range(0, len(prompts), size):
+        direct += backend.generate(prompts[i : i + size], cfg.sampling)
+    bare_s = time.perf_counter() - start
+    bare_tokens = tokens(backend, [g.text or "" for g in direct])
+
+    start = time.perf_counter()
+    pipeline = beam.Pipeline(options=PipelineOptions([]))
+    _ = (
+        pipeline
+        | beam.Create([{"prompt": p} for p in prompts])
+        | RunInference(handler)
+        | beam.ParDo(CountTokens(model))
+    )
+    beam_tokens = run_and_count(pipeline)["generated_tokens"]
+    beam_s = time.perf_counter() - start  # includes loading the model once on the worker
+    bare_rate, beam_rate = bare_tokens / bare_s, beam_tokens / beam_s
+    return {
+        "prompts": len(prompts),
+        "batch": size,
+        "bare_tokens_per_s": round(bare_rate, 1),
+        "beam_tokens_per_s": round(beam_rate, 1),
+        "ratio_beam_over_bare": round(beam_rate / bare_rate, 3),
+        "bare_s": round(bare_s, 1),
+        "beam_s": round(beam_s, 1),
+        "tokens": [bare_tokens, beam_tokens],
+    }
+
+
+def scoring(model: str, data: Path, n: int, k: int, cfg: CurateConfig) -> dict:
+    rows = read_raw_rows(str(data / "seed/lima_single_turn.jsonl"))[:n]
+    prompts = [curation_prompt(r["instruction"], r["response"]) for r in rows]
+    backend = load_backend(model, cfg)
+    size = cfg.batch_size
+
+    start = time.perf_counter()
+    dists = []
+    for i in range(0, len(prompts), size):
+        dists += backend.label_distribution(prompts[i : i + size], SCORE_PREFIX, SCORE_LABELS)
+    logprobs_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    completions = []
+    for i in range(0, len(prompts), size):
+        completions += backend.generate(prompts[i : i + size], cfg.sampling)
+    generate_s = time.perf_counter() - start
+
+    generated = tokens(backend, [c.text or "" for c in completions])
+    pairs = []
+    for dist, completion in zip(dists, completions, strict=True):
+        parsed = score_from_completion(completion.text or "")
+        if dist.probs and parsed is not None:
+            pairs.append((parsed, *score_from_distribution(dist.probs)))
+    rho = spearmanr([p[0] for p in pairs], [p[2] for p in pairs]).statistic
+    rho = None if len(pairs) < 3 or rho != rho else rho  # NaN: too few or constant scores
+    agree = sum((g >= k) == (a >= k) for g, a, _ in pairs)
+    return {
+        "candidates": len(prompts),
+        "generate_s": round(generate_s, 1),
+        "logprobs_s": round(logprobs_s, 1),
+        "speedup": round(generate_s / logprobs_s, 1),
+        "generated_tokens": {"generate": generated, "logprobs": 0},
+        "generate_parsed": len(pairs),
+        "spearman_generate_vs_expected": None if rho is None else round(float(rho), 3),
+        f"agreement_on_score_at_least_{k}": round(agree / len(pairs), 3) if pairs else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="a model folder; default: the embedded SmolLM2")
+    parser.add_argument("--prompts", type=int, default=64)
+    parser.add_argument("--candidates", type=int, default=200)
+    parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--data", default=os.environ.get("HUMPBACK_DATA", "../shared/data"))
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    from training.embedded_model import ensure_embedded_model
+
+    model = args.model or str(ensure_embedded_model())
+    data = Path(args.data).resolve()
+    augment = InferenceConfig(
+        batch_size=8, max_input_tokens=1024, cache=False, device=args.device,
+        sampling=Sampling(temperature=0.7, top_p=0.9, max_new_tokens=48),
+    )  # fmt: skip
+    prompts = [backward_prompt(t) for t in segment_texts(data, args.prompts)]
+    figures = {"throughput": throughput(model, prompts, augment)}
+    print(json.dumps(figures, indent=1), flush=True)
+    curate = CurateConfig(batch_size=8, max_input_tokens=1024, cache=False, device=args.device)
+    figures["scoring"] = scoring(model, data, args.candidates, args.k, curate)
+    print(json.dumps(figures, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
