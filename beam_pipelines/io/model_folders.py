@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from functools import cache
 
 import fsspec
 
@@ -44,8 +45,9 @@ def remove_folder(url: str) -> None:
         pass
 
 
+@cache
 def local_copy(path: str) -> str:
-    """A local folder holding the model at `path`: the path itself, or a fresh download."""
+    """A local folder holding the model at `path`: the path itself, or one download a process."""
     if not is_remote(path):
         return path
     local_dir = tempfile.mkdtemp(prefix="humpback-model-")
