@@ -171,8 +171,9 @@ def test_text_corpora_are_segmented_with_the_text_fallback(tmp_path):
     )  # fmt: skip
     assert counts["detail"]["documents"] == 3 and counts["out"] == len(segments) == 4
     assert counts["duplicates"] == 2  # the three "Serving the dish" sections are one text
-    paths = {tuple(s["header_path"]) for s in segments}
-    assert {("Doc 1", "How to cook rice 1"), ("Doc 0", "Serving the dish")} <= paths
+    paths = [tuple(s["header_path"]) for s in segments]
+    assert ("Doc 1", "How to cook rice 1") in paths
+    assert [p[1] for p in paths].count("Serving the dish") == 1  # whichever id is smallest
 
 
 def test_the_language_filter_keeps_the_configured_languages(data_dir, tmp_path):
