@@ -68,17 +68,22 @@ def tokens(backend, texts: list[str]) -> int:
     return sum(len(backend.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
 
 
+def timed_batches(call, prompts: list, size: int) -> tuple[list, float]:
+    """`call` on consecutive batches of `size` prompts: all results, and the seconds it took."""
+    start = time.perf_counter()
+    results = []
+    for i in range(0, len(prompts), size):
+        results += call(prompts[i : i + size])
+    return results, time.perf_counter() - start
+
+
 def throughput(model: str, prompts: list, cfg: InferenceConfig) -> dict:
     """Generated tokens/s: the backend in a loop of the handler's batches, then RunInference."""
     handler = ChatModelHandler(model, cfg)
     size = handler.batch_elements_kwargs()["max_batch_size"]
     backend = load_backend(model, cfg)
     backend.generate(prompts[:size], cfg.sampling)  # warm-up, untimed
-    start = time.perf_counter()
-    direct = []
-    for i in range(0, len(prompts), size):
-        direct += backend.generate(prompts[i : i + size], cfg.sampling)
-    bare_s = time.perf_counter() - start
+    direct, bare_s = timed_batches(lambda b: backend.generate(b, cfg.sampling), prompts, size)
     bare_tokens = tokens(backend, [g.text or "" for g in direct])
 
     start = time.perf_counter()
@@ -110,17 +115,12 @@ def scoring(model: str, data: Path, n: int, k: int, cfg: CurateConfig) -> dict:
     backend = load_backend(model, cfg)
     size = cfg.batch_size
 
-    start = time.perf_counter()
-    dists = []
-    for i in range(0, len(prompts), size):
-        dists += backend.label_distribution(prompts[i : i + size], SCORE_PREFIX, SCORE_LABELS)
-    logprobs_s = time.perf_counter() - start
-
-    start = time.perf_counter()
-    completions = []
-    for i in range(0, len(prompts), size):
-        completions += backend.generate(prompts[i : i + size], cfg.sampling)
-    generate_s = time.perf_counter() - start
+    dists, logprobs_s = timed_batches(
+        lambda b: backend.label_distribution(b, SCORE_PREFIX, SCORE_LABELS), prompts, size
+    )
+    completions, generate_s = timed_batches(
+        lambda b: backend.generate(b, cfg.sampling), prompts, size
+    )
 
     generated = tokens(backend, [c.text or "" for c in completions])
     pairs = []
