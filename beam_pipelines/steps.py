@@ -43,11 +43,11 @@ class PromptRequests(beam.DoFn):
     def process(self, record: dict):
         count("in")
         prompt = self.make_prompt(record)
-        (ids,) = encode(self.tokenizer, [prompt], self.max_tokens - self.MARGIN)
-        if ids is None:
+        (ids,) = encode(self.tokenizer, [prompt], 1 << 30)
+        excess = len(ids) - (self.max_tokens - self.MARGIN)
+        if excess > 0:
             text = self.tokenizer(record["text"], add_special_tokens=False)["input_ids"]
-            (full,) = encode(self.tokenizer, [prompt], 1 << 30)
-            keep = max(0, len(text) - (len(full) - self.max_tokens + self.MARGIN))
+            keep = max(0, len(text) - excess)
             cut = self.tokenizer.decode(text[:keep])
             prompt = self.make_prompt({**record, "text": cut})
             count("truncated_inputs")
