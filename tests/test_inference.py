@@ -69,3 +69,44 @@ def test_length_sorted_batches_return_each_prompt_its_own_result(tiny_model):
     for prompt, result in zip(prompts, together, strict=True):
         (alone,) = backend.label_distribution([prompt], SCORE_PREFIX, SCORE_LABELS)
         assert result.probs == pytest.approx(alone.probs, abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def embedded_backend(embedded_model):
+    return load_backend(embedded_model, InferenceConfig(batch_size=3, max_input_tokens=512))
+
+
+def scoring_prompts() -> list:
+    sizes = {"soil": 3, "rain": 30, "wind": 1, "sand": 12, "clay": 7}
+    return [curation_prompt(f"What is {w}?", f"{w.title()} is " + "a thing. " * n)
+            for w, n in sizes.items()]  # fmt: skip
+
+
+def test_a_shared_prefix_computed_once_gives_what_left_padding_gives(embedded_backend, monkeypatch):
+    from beam_pipelines.inference import transformers_backend
+
+    prompts = scoring_prompts()
+    greedy = Sampling(temperature=0.0, max_new_tokens=12)
+    template = embedded_backend.tokenizer.apply_chat_template
+    encoded = [template(p, add_generation_prompt=True)["input_ids"] for p in prompts]
+    assert len(embedded_backend._shared(encoded)) > 200  # the chat template and the rubric
+    shared = (
+        embedded_backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS),
+        embedded_backend.generate(prompts, greedy),
+    )
+    monkeypatch.setattr(transformers_backend, "MIN_SHARED_TOKENS", 10**9)
+    padded = (
+        embedded_backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS),
+        embedded_backend.generate(prompts, greedy),
+    )
+    for a, b in zip(shared[0], padded[0], strict=True):
+        assert a.probs == pytest.approx(b.probs, abs=1e-4)
+    assert [g.text for g in shared[1]] == [g.text for g in padded[1]]
+    assert len({g.text for g in shared[1]}) > 1  # each prompt got its own answer
+
+
+def test_identical_prompts_still_each_get_a_result(embedded_backend):
+    prompt = scoring_prompts()[0]
+    (alone,) = embedded_backend.label_distribution([prompt], SCORE_PREFIX, SCORE_LABELS)
+    twice = embedded_backend.label_distribution([prompt, prompt], SCORE_PREFIX, SCORE_LABELS)
+    assert [t.probs for t in twice] == [pytest.approx(alone.probs, abs=1e-5)] * 2

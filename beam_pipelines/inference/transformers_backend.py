@@ -1,9 +1,16 @@
-"""transformers backend: batched generation and next-token label distributions, CPU or GPU."""
+"""transformers backend: batched generation and next-token label distributions, CPU or GPU.
 
+Prompts of one call that open with the same tokens (the chat template and the rubric, for
+scoring) share them: their keys and values are computed once and copied into every batch, and
+each prompt's own tokens follow the shared part, with any padding between the two.
+"""
+
+import copy
+import os
 import zlib
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from beam_pipelines.inference.backend import (
     INPUT_TOO_LONG,
@@ -14,6 +21,8 @@ from beam_pipelines.inference.backend import (
     label_tokens,
 )
 from schemas.config import InferenceConfig, Sampling
+
+MIN_SHARED_TOKENS = 16  # below this, recomputing a prefix costs less than copying its cache
 
 
 class TransformersBackend:
@@ -26,10 +35,7 @@ class TransformersBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
         self.model.eval()
-
-    def _batch(self, ids: list[list[int]]) -> dict[str, torch.Tensor]:
-        batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
-        return {k: v.to(self.device) for k, v in batch.items()}
+        self._prefix: tuple[list[int], DynamicCache] | None = None
 
     def _length_sorted(self, encoded: list[list[int] | None]) -> list[list[int]]:
         """Indices of the prompts that fit, sorted by length, in batches of batch_size."""
@@ -38,23 +44,61 @@ class TransformersBackend:
         size = self.cfg.batch_size
         return [ok[start : start + size] for start in range(0, len(ok), size)]
 
+    @staticmethod
+    def _shared(encoded: list[list[int] | None]) -> list[int]:
+        """The tokens every prompt that fits opens with, leaving each at least one of its own."""
+        fits = [ids for ids in encoded if ids is not None]
+        if not fits:
+            return []
+        shared = os.path.commonprefix(fits)[: min(map(len, fits)) - 1]
+        return shared if len(shared) >= MIN_SHARED_TOKENS else []
+
+    @torch.inference_mode()
+    def _prefix_cache(self, shared: list[int], batch: int) -> DynamicCache:
+        """A fresh copy, repeated `batch` times, of the shared tokens' keys and values."""
+        if self._prefix is None or self._prefix[0] != shared:
+            ids = torch.tensor([shared], device=self.device)
+            self._prefix = (shared, self.model(input_ids=ids, use_cache=True).past_key_values)
+        cache = copy.deepcopy(self._prefix[1])
+        cache.batch_repeat_interleave(batch)
+        return cache
+
+    def _inputs(self, ids: list[list[int]], shared: list[int]) -> dict:
+        """Model inputs for one batch: left-padded, or the shared prefix's cache followed by
+        padding and each prompt's own tokens (positions come from the attention mask)."""
+        own = [i[len(shared) :] for i in ids]
+        width = max(map(len, own))
+        pad = self.tokenizer.pad_token_id
+        rows = [shared + [pad] * (width - len(o)) + o for o in own]
+        mask = [[1] * len(shared) + [0] * (width - len(o)) + [1] * len(o) for o in own]
+        inputs = {
+            "input_ids": torch.tensor(rows, device=self.device),
+            "attention_mask": torch.tensor(mask, device=self.device),
+        }
+        if shared:
+            inputs["past_key_values"] = self._prefix_cache(shared, len(ids))
+        return inputs
+
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]:
         encoded = encode(self.tokenizer, prompts, self.cfg.max_input_tokens)
+        shared = self._shared(encoded)
         results = [Generation(error=INPUT_TOO_LONG) for _ in prompts]
         for ok in self._length_sorted(encoded):
-            texts = self._generate([encoded[i] for i in ok], sampling)
+            texts = self._generate([encoded[i] for i in ok], shared, sampling)
             for i, text in zip(ok, texts, strict=True):
                 results[i] = Generation(text=text)
         return results
 
     @torch.inference_mode()
-    def _generate(self, encoded: list[list[int]], sampling: Sampling) -> list[str]:
+    def _generate(
+        self, encoded: list[list[int]], shared: list[int], sampling: Sampling
+    ) -> list[str]:
         # Seeded by the batch's content, so a re-run of the same batch samples the same text.
         torch.manual_seed(sampling.seed + zlib.crc32(repr(encoded).encode()))
-        batch = self._batch(encoded)
+        inputs = self._inputs(encoded, shared)
         sample = sampling.temperature > 0
         out = self.model.generate(
-            **batch,
+            **inputs,
             do_sample=sample,
             temperature=sampling.temperature if sample else None,
             top_p=sampling.top_p if sample else None,
@@ -62,18 +106,32 @@ class TransformersBackend:
             max_new_tokens=sampling.max_new_tokens,
             pad_token_id=self.tokenizer.pad_token_id,
         )
-        new_tokens = out[:, batch["input_ids"].shape[1] :]
+        new_tokens = out[:, inputs["input_ids"].shape[1] :]
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
     @torch.inference_mode()
+    def _last_logits(self, ids: list[list[int]], shared: list[int]) -> torch.Tensor:
+        """Each prompt's next-token logits, from one forward pass over its unshared tokens."""
+        inputs = self._inputs(ids, shared)
+        mask = inputs["attention_mask"]
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, len(shared) :]
+        return self.model(
+            input_ids=inputs["input_ids"][:, len(shared) :],
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=inputs.get("past_key_values"),
+            logits_to_keep=1,
+        ).logits[:, -1, :]
+
     def label_distribution(
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]
     ) -> list[LabelDistribution]:
         answer_prefix, label_ids = label_tokens(self.tokenizer, answer_prefix, labels)
         encoded = encode(self.tokenizer, prompts, self.cfg.max_input_tokens, answer_prefix)
+        shared = self._shared(encoded)
         results = [LabelDistribution(error=INPUT_TOO_LONG) for _ in prompts]
         for ok in self._length_sorted(encoded):
-            logits = self.model(**self._batch([encoded[i] for i in ok])).logits[:, -1, :]
+            logits = self._last_logits([encoded[i] for i in ok], shared)
             probs = logits.float().softmax(-1)[:, label_ids]
             probs = probs / probs.sum(-1, keepdim=True)
             for i, row in zip(ok, probs.tolist(), strict=True):

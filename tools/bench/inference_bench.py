@@ -1,15 +1,17 @@
 """Inference benchmark: the Beam transform against the bare backend, and the cost and agreement
 of the two scoring modes.
 
-    python -m tools.bench.inference_bench [--prompts 64] [--candidates 200] [--model PATH]
+    python -m tools.bench.inference_bench [--prompts 64] [--rounds 2] [--candidates 200]
 
 (a) The same backward prompts (real segments from the sample WARCs) go through the backend
     called directly in a loop of batches, then through RunInference on the DirectRunner, with
-    the same batches and the cache off: generated tokens per second of each, and the ratio.
-(b) The same (instruction, answer) candidates (LIMA pairs) are scored in `generate` mode (the
-    paper: reasoning, then "Score: N") and in `logprobs` mode (one forward pass): wall time,
-    generated tokens, the share generate could parse, Spearman's rho between the two, and how
-    often they agree on score >= k.
+    the same batches and the cache off, alternating for a few rounds after a warm-up batch:
+    generated tokens per second of each, and the ratio. RunInference loads its model afresh
+    each round; that load (RunInference's own metric) is not counted.
+(b) The same (instruction, answer) candidates (LIMA pairs), in the handler's batches, are scored
+    in `generate` mode (the paper: reasoning, then "Score: N") and in `logprobs` mode (one
+    forward pass): wall time, generated tokens, the share generate could parse, Spearman's rho
+    between the two, and how often they agree on score >= k.
 """
 
 import argparse
@@ -19,11 +21,12 @@ import time
 from pathlib import Path
 
 import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 from scipy.stats import spearmanr
 
-from beam_pipelines.counting import count, run_and_count
+from beam_pipelines.counting import count
 from beam_pipelines.curate.scores import (
     SCORE_LABELS,
     SCORE_PREFIX,
@@ -77,15 +80,15 @@ def timed_batches(call, prompts: list, size: int) -> tuple[list, float]:
     return results, time.perf_counter() - start
 
 
-def throughput(model: str, prompts: list, cfg: InferenceConfig) -> dict:
-    """Generated tokens/s: the backend in a loop of the handler's batches, then RunInference."""
-    handler = ChatModelHandler(model, cfg)
-    size = handler.batch_elements_kwargs()["max_batch_size"]
-    backend = load_backend(model, cfg)
-    backend.generate(prompts[:size], cfg.sampling)  # warm-up, untimed
-    direct, bare_s = timed_batches(lambda b: backend.generate(b, cfg.sampling), prompts, size)
-    bare_tokens = tokens(backend, [g.text or "" for g in direct])
+def model_load_s(result) -> float:
+    """Seconds RunInference spent loading the model, from its own metric."""
+    found = result.metrics().query(MetricsFilter().with_name("load_model_latency_milli_secs"))
+    return sum(d.committed.sum for d in found["distributions"]) / 1000
 
+
+def beam_run(handler: ChatModelHandler, model: str, prompts: list) -> tuple[int, float]:
+    """Generated tokens and seconds of RunInference on the DirectRunner, less the model load
+    (RunInference's own metric)."""
     start = time.perf_counter()
     pipeline = beam.Pipeline(options=PipelineOptions([]))
     _ = (
@@ -94,18 +97,38 @@ def throughput(model: str, prompts: list, cfg: InferenceConfig) -> dict:
         | RunInference(handler)
         | beam.ParDo(CountTokens(model))
     )
-    beam_tokens = run_and_count(pipeline)["generated_tokens"]
-    beam_s = time.perf_counter() - start  # includes loading the model once on the worker
-    bare_rate, beam_rate = bare_tokens / bare_s, beam_tokens / beam_s
+    result = pipeline.run()
+    result.wait_until_finish()
+    seconds = time.perf_counter() - start
+    loads = result.metrics().query(MetricsFilter().with_name("load_model_latency_milli_secs"))
+    seconds -= sum(d.committed.sum for d in loads["distributions"]) / 1000
+    found = result.metrics().query(MetricsFilter().with_name("generated_tokens"))["counters"]
+    return sum(c.committed for c in found), seconds
+
+
+def throughput(model: str, prompts: list, cfg: InferenceConfig, rounds: int) -> dict:
+    """Generated tokens/s of the backend in a loop of the handler's batches and of
+    RunInference, alternating for `rounds` rounds after an untimed warm-up batch."""
+    handler = ChatModelHandler(model, cfg)
+    size = handler.batch_elements_kwargs()["max_batch_size"]
+    backend = load_backend(model, cfg)
+    backend.generate(prompts[:size], cfg.sampling)  # warm-up: the process's first batch is slow
+    bare, beam_ = [], []
+    for _ in range(rounds):
+        direct, seconds = timed_batches(lambda b: backend.generate(b, cfg.sampling), prompts, size)
+        bare.append((tokens(backend, [g.text or "" for g in direct]), seconds))
+        beam_.append(beam_run(handler, model, prompts))
+    bare_rate = sum(t for t, _ in bare) / sum(s for _, s in bare)
+    beam_rate = sum(t for t, _ in beam_) / sum(s for _, s in beam_)
     return {
         "prompts": len(prompts),
         "batch": size,
+        "rounds": rounds,
         "bare_tokens_per_s": round(bare_rate, 1),
         "beam_tokens_per_s": round(beam_rate, 1),
         "ratio_beam_over_bare": round(beam_rate / bare_rate, 3),
-        "bare_s": round(bare_s, 1),
-        "beam_s": round(beam_s, 1),
-        "tokens": [bare_tokens, beam_tokens],
+        "bare_rounds": [[t, round(s, 1)] for t, s in bare],
+        "beam_rounds": [[t, round(s, 1)] for t, s in beam_],
     }
 
 
@@ -113,7 +136,7 @@ def scoring(model: str, data: Path, n: int, k: int, cfg: CurateConfig) -> dict:
     rows = read_raw_rows(str(data / "seed/lima_single_turn.jsonl"))[:n]
     prompts = [curation_prompt(r["instruction"], r["response"]) for r in rows]
     backend = load_backend(model, cfg)
-    size = cfg.batch_size
+    size = ChatModelHandler(model, cfg).batch_elements_kwargs()["max_batch_size"]
 
     dists, logprobs_s = timed_batches(
         lambda b: backend.label_distribution(b, SCORE_PREFIX, SCORE_LABELS), prompts, size
@@ -147,10 +170,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="a model folder; default: the embedded SmolLM2")
     parser.add_argument("--prompts", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--device", default=None)
     parser.add_argument("--data", default=os.environ.get("HUMPBACK_DATA", "../shared/data"))
+    parser.add_argument("--only", choices=["throughput", "scoring"])
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     from training.embedded_model import ensure_embedded_model
@@ -161,12 +186,15 @@ def main() -> None:
         batch_size=8, max_input_tokens=1024, cache=False, device=args.device,
         sampling=Sampling(temperature=0.7, top_p=0.9, max_new_tokens=48),
     )  # fmt: skip
-    prompts = [backward_prompt(t) for t in segment_texts(data, args.prompts)]
-    figures = {"throughput": throughput(model, prompts, augment)}
-    print(json.dumps(figures, indent=1), flush=True)
-    curate = CurateConfig(batch_size=8, max_input_tokens=1024, cache=False, device=args.device)
-    figures["scoring"] = scoring(model, data, args.candidates, args.k, curate)
-    print(json.dumps(figures, indent=1))
+    figures = {}
+    if args.only in (None, "throughput"):
+        prompts = [backward_prompt(t) for t in segment_texts(data, args.prompts)]
+        figures["throughput"] = throughput(model, prompts, augment, args.rounds)
+        print(json.dumps(figures, indent=1), flush=True)
+    if args.only in (None, "scoring"):
+        curate = CurateConfig(batch_size=8, max_input_tokens=1024, cache=False, device=args.device)
+        figures["scoring"] = scoring(model, data, args.candidates, args.k, curate)
+        print(json.dumps(figures, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
 
