@@ -40,6 +40,8 @@ from beam_pipelines.io.seed_pairs import read_raw_rows
 from beam_pipelines.prompts import backward_prompt, curation_prompt
 from schemas.config import CorpusConfig, CurateConfig, InferenceConfig, Sampling, SegmentConfig
 
+MIN_PAIRS = 10  # fewer parsed scores than this give no agreement figures
+
 
 def segment_texts(data: Path, n: int) -> list[str]:
     """Texts of the first n segments the segment stage keeps from the sample WARCs."""
@@ -151,8 +153,9 @@ def scoring(model: str, data: Path, n: int, k: int, cfg: CurateConfig) -> dict:
         parsed = score_from_completion(completion.text or "")
         if dist.probs and parsed is not None:
             pairs.append((parsed, *score_from_distribution(dist.probs)))
-    rho = spearmanr([p[0] for p in pairs], [p[2] for p in pairs]).statistic
-    rho = None if len(pairs) < 3 or rho != rho else rho  # NaN: too few or constant scores
+    enough = len(pairs) >= MIN_PAIRS
+    rho = spearmanr([p[0] for p in pairs], [p[2] for p in pairs]).statistic if enough else None
+    rho = None if rho != rho else rho  # NaN: constant scores
     agree = sum((g >= k) == (a >= k) for g, a, _ in pairs)
     return {
         "candidates": len(prompts),
@@ -162,7 +165,7 @@ def scoring(model: str, data: Path, n: int, k: int, cfg: CurateConfig) -> dict:
         "generated_tokens": {"generate": generated, "logprobs": 0},
         "generate_parsed": len(pairs),
         "spearman_generate_vs_expected": None if rho is None else round(float(rho), 3),
-        f"agreement_on_score_at_least_{k}": round(agree / len(pairs), 3) if pairs else None,
+        f"agreement_on_score_at_least_{k}": round(agree / len(pairs), 3) if enough else None,
     }
 
 
