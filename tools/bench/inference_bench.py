@@ -33,12 +33,19 @@ from beam_pipelines.curate.scores import (
     score_from_completion,
     score_from_distribution,
 )
-from beam_pipelines.inference.backend import load_backend
+from beam_pipelines.inference.backend import BACKENDS, load_backend
 from beam_pipelines.inference.handler import ChatModelHandler
 from beam_pipelines.io.corpus import expand_paths
 from beam_pipelines.io.seed_pairs import read_raw_rows
 from beam_pipelines.prompts import backward_prompt, curation_prompt
-from schemas.config import CorpusConfig, CurateConfig, InferenceConfig, Sampling, SegmentConfig
+from schemas.config import (
+    CorpusConfig,
+    CurateConfig,
+    InferenceConfig,
+    Sampling,
+    SegmentConfig,
+    ServerConfig,
+)
 
 MIN_PAIRS = 10  # fewer parsed scores than this give no agreement figures
 
@@ -176,7 +183,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--k", type=int, default=4)
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--backend", choices=list(BACKENDS), default="transformers")
+    parser.add_argument("--device", default=None, help="transformers: cpu, cuda, ...")
+    parser.add_argument("--base-url", default=ServerConfig().base_url, help="openai: the server")
+    parser.add_argument("--served-model", help="openai: the model's name on the server")
     parser.add_argument("--data", default=os.environ.get("HUMPBACK_DATA", "../shared/data"))
     parser.add_argument("--only", choices=["throughput", "scoring"])
     parser.add_argument("--json", help="also write the figures to this file")
@@ -185,18 +195,19 @@ def main() -> None:
 
     model = args.model or str(ensure_embedded_model())
     data = Path(args.data).resolve()
+    server = ServerConfig(base_url=args.base_url, model=args.served_model)
+    common = {"backend": args.backend, "batch_size": 8, "max_input_tokens": 1024, "cache": False,
+              "device": args.device, "server": server}  # fmt: skip
     augment = InferenceConfig(
-        batch_size=8, max_input_tokens=1024, cache=False, device=args.device,
-        sampling=Sampling(temperature=0.7, top_p=0.9, max_new_tokens=48),
-    )  # fmt: skip
+        **common, sampling=Sampling(temperature=0.7, top_p=0.9, max_new_tokens=48)
+    )
     figures = {}
     if args.only in (None, "throughput"):
         prompts = [backward_prompt(t) for t in segment_texts(data, args.prompts)]
         figures["throughput"] = throughput(model, prompts, augment, args.rounds)
         print(json.dumps(figures, indent=1), flush=True)
     if args.only in (None, "scoring"):
-        curate = CurateConfig(batch_size=8, max_input_tokens=1024, cache=False, device=args.device)
-        figures["scoring"] = scoring(model, data, args.candidates, args.k, curate)
+        figures["scoring"] = scoring(model, data, args.candidates, args.k, CurateConfig(**common))
         print(json.dumps(figures, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
