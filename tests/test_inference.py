@@ -83,8 +83,6 @@ def scoring_prompts() -> list:
 
 
 def test_a_shared_prefix_computed_once_gives_what_left_padding_gives(embedded_backend, monkeypatch):
-    from beam_pipelines.inference import transformers_backend
-
     prompts = scoring_prompts()
     greedy = Sampling(temperature=0.0, max_new_tokens=12)
     template = embedded_backend.tokenizer.apply_chat_template
@@ -94,7 +92,7 @@ def test_a_shared_prefix_computed_once_gives_what_left_padding_gives(embedded_ba
         embedded_backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS),
         embedded_backend.generate(prompts, greedy),
     )
-    monkeypatch.setattr(transformers_backend, "MIN_SHARED_TOKENS", 10**9)
+    monkeypatch.setattr(embedded_backend, "shares_prefixes", False)
     padded = (
         embedded_backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS),
         embedded_backend.generate(prompts, greedy),
@@ -110,3 +108,31 @@ def test_identical_prompts_still_each_get_a_result(embedded_backend):
     (alone,) = embedded_backend.label_distribution([prompt], SCORE_PREFIX, SCORE_LABELS)
     twice = embedded_backend.label_distribution([prompt, prompt], SCORE_PREFIX, SCORE_LABELS)
     assert [t.probs for t in twice] == [pytest.approx(alone.probs, abs=1e-5)] * 2
+
+
+def test_a_sliding_window_model_scores_a_batch_as_it_scores_each_prompt_alone(
+    tmp_path, embedded_model
+):
+    import torch
+    from transformers import AutoTokenizer, MistralConfig, MistralForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model)
+    config = MistralConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        sliding_window=32,
+        pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip  (a window shorter than the shared rubric)
+    torch.manual_seed(0)
+    MistralForCausalLM(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    backend = load_backend(str(tmp_path), InferenceConfig(batch_size=3, max_input_tokens=512))
+    prompts = scoring_prompts()
+    together = backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS)
+    for prompt, result in zip(prompts, together, strict=True):
+        (alone,) = backend.label_distribution([prompt], SCORE_PREFIX, SCORE_LABELS)
+        assert result.probs == pytest.approx(alone.probs, abs=1e-5)

@@ -2,7 +2,8 @@
 
 Prompts of one call that open with the same tokens (the chat template and the rubric, for
 scoring) share them: their keys and values are computed once and copied into every batch, and
-each prompt's own tokens follow the shared part, with any padding between the two.
+each prompt's own tokens follow the shared part, with any padding between the two (not for
+models with sliding-window attention, which pad on the left).
 """
 
 import copy
@@ -35,6 +36,12 @@ class TransformersBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
         self.model.eval()
+        # Sliding-window attention would count the padding after a shared prefix as tokens.
+        config = self.model.config
+        windowed = getattr(config, "sliding_window", None) and getattr(
+            config, "use_sliding_window", True
+        )
+        self.shares_prefixes = not windowed
         self._prefix: tuple[list[int], DynamicCache] | None = None
 
     def _length_sorted(self, encoded: list[list[int] | None]) -> list[list[int]]:
@@ -44,11 +51,10 @@ class TransformersBackend:
         size = self.cfg.batch_size
         return [ok[start : start + size] for start in range(0, len(ok), size)]
 
-    @staticmethod
-    def _shared(encoded: list[list[int] | None]) -> list[int]:
+    def _shared(self, encoded: list[list[int] | None]) -> list[int]:
         """The tokens every prompt that fits opens with, leaving each at least one of its own."""
         fits = [ids for ids in encoded if ids is not None]
-        if not fits:
+        if not fits or not self.shares_prefixes:
             return []
         shared = os.path.commonprefix(fits)[: min(map(len, fits)) - 1]
         return shared if len(shared) >= MIN_SHARED_TOKENS else []
