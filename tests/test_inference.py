@@ -26,12 +26,6 @@ def test_generate_returns_text_per_prompt_and_flags_overlong_inputs(backend):
     assert isinstance(out[0].text, str) and out[1].text is None
 
 
-def test_sampling_is_reproducible_for_the_same_batch(backend):
-    prompts = [backward_prompt("An answer about soil."), backward_prompt("Another one.")]
-    sampling = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=8, seed=3)
-    assert backend.generate(prompts, sampling) == backend.generate(prompts, sampling)
-
-
 def test_label_distribution_is_a_distribution_over_the_five_scores(backend):
     out = backend.label_distribution(
         [curation_prompt("Q?", "A."), curation_prompt("Q?", "x " * 600)], SCORE_PREFIX, SCORE_LABELS
@@ -101,6 +95,18 @@ def test_a_shared_prefix_computed_once_gives_what_left_padding_gives(embedded_ba
         assert a.probs == pytest.approx(b.probs, abs=1e-4)
     assert [g.text for g in shared[1]] == [g.text for g in padded[1]]
     assert len({g.text for g in shared[1]}) > 1  # each prompt got its own answer
+
+
+def test_a_prompt_samples_the_same_text_in_any_batch(embedded_backend):
+    prompts = [backward_prompt(f"{w.title()} is " + "a thing. " * n)
+               for w, n in {"soil": 2, "rain": 9, "wind": 0, "sand": 5}.items()]  # fmt: skip
+    sampling = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=10, seed=3)
+    together = [g.text for g in embedded_backend.generate(prompts, sampling)]
+    alone = [embedded_backend.generate([p], sampling)[0].text for p in prompts]
+    reversed_ = [g.text for g in embedded_backend.generate(prompts[::-1], sampling)][::-1]
+    assert together == alone == reversed_
+    reseeded = embedded_backend.generate(prompts, sampling.model_copy(update={"seed": 4}))
+    assert [g.text for g in reseeded] != together  # it samples: another seed, other texts
 
 
 def test_identical_prompts_still_each_get_a_result(embedded_backend):

@@ -33,8 +33,8 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         labels: Sequence[str] = (),
         cache_dir: str | None = None,
     ):
-        # A fixed batch size: adaptive (timing-based) batching would make sampled outputs
-        # depend on machine load, and a resumed run differ from an uninterrupted one.
+        # Fixed batches, as configured: the transformers backend sorts `length_sort_window`
+        # batches by length at a time. A prompt's result does not depend on its batch.
         size = cfg.batch_size * (cfg.length_sort_window if cfg.backend == "transformers" else 1)
         super().__init__(min_batch_size=size, max_batch_size=size)
         self.model_path = model_path

@@ -4,14 +4,27 @@ Prompts of one call that open with the same tokens (the chat template and the ru
 scoring) share them: their keys and values are computed once and copied into every batch, and
 each prompt's own tokens follow the shared part, with any padding between the two (not for
 models with sliding-window attention, which pad on the left).
+
+Sampling draws each prompt's tokens from a generator seeded by that prompt, so a prompt gets the
+same text whatever batch it runs in: a retried bundle, a resumed run or a Dataflow worker that
+batches differently writes the same instructions.
 """
 
 import copy
+import math
 import os
 import zlib
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    DynamicCache,
+    LogitsProcessor,
+    LogitsProcessorList,
+    TemperatureLogitsWarper,
+    TopPLogitsWarper,
+)
 
 from beam_pipelines.inference.backend import (
     INPUT_TOO_LONG,
@@ -24,6 +37,23 @@ from beam_pipelines.inference.backend import (
 from schemas.config import InferenceConfig, Sampling
 
 MIN_SHARED_TOKENS = 16  # below this, recomputing a prefix costs less than copying its cache
+
+
+class PromptSeededSampler(LogitsProcessor):
+    """Draws each row's next token with its own generator and leaves generate (greedy) only
+    that token, so a row's text does not depend on the rows sampled beside it."""
+
+    def __init__(self, seeds: list[int], sampling: Sampling, device: str):
+        self.generators = [torch.Generator(device).manual_seed(seed) for seed in seeds]
+        self.warpers = LogitsProcessorList(
+            [TemperatureLogitsWarper(sampling.temperature), TopPLogitsWarper(sampling.top_p)]
+        )
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.Tensor:
+        probs = self.warpers(input_ids, scores.float()).softmax(-1)
+        rows = zip(probs, self.generators, strict=True)
+        drawn = [torch.multinomial(p, 1, generator=g) for p, g in rows]
+        return torch.full_like(scores, -math.inf).scatter_(1, torch.stack(drawn), 0.0)
 
 
 class TransformersBackend:
@@ -99,16 +129,18 @@ class TransformersBackend:
     def _generate(
         self, encoded: list[list[int]], shared: list[int], sampling: Sampling
     ) -> list[str]:
-        # Seeded by the batch's content, so a re-run of the same batch samples the same text.
-        torch.manual_seed(sampling.seed + zlib.crc32(repr(encoded).encode()))
         inputs = self._inputs(encoded, shared)
-        sample = sampling.temperature > 0
+        sampler = []
+        if sampling.temperature > 0:
+            seeds = [sampling.seed + zlib.crc32(repr(ids).encode()) for ids in encoded]
+            sampler = [PromptSeededSampler(seeds, sampling, self.device)]
         out = self.model.generate(
             **inputs,
-            do_sample=sample,
-            temperature=sampling.temperature if sample else None,
-            top_p=sampling.top_p if sample else None,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
             top_k=None,
+            logits_processor=LogitsProcessorList(sampler),
             max_new_tokens=sampling.max_new_tokens,
             pad_token_id=self.tokenizer.pad_token_id,
         )
