@@ -2,6 +2,7 @@
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.runners.runner import PipelineResult
 
 NAMESPACE = "humpback"
 
@@ -14,9 +15,14 @@ def run_and_count(pipeline: beam.Pipeline) -> dict[str, int]:
     """Run a pipeline to completion and return its humpback counters."""
     result = pipeline.run()
     result.wait_until_finish()
-    counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    return counters(result)
+
+
+def counters(result: PipelineResult) -> dict[str, int]:
+    """The humpback counters of a finished pipeline run, summed by name."""
+    found = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     totals: dict[str, int] = {}
-    for c in counters:
+    for c in found:
         value = c.committed if c.committed is not None else c.attempted
         totals[c.key.metric.name] = totals.get(c.key.metric.name, 0) + value
     return totals

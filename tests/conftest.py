@@ -24,27 +24,40 @@ def embedded_model() -> str:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory, embedded_model) -> str:
-    """A 2-layer random Llama with the embedded model's tokenizer and chat template."""
+def make_tiny_model(tmp_path_factory, embedded_model):
+    """Saves a 2-layer random model of a transformers `model_type` (extra config fields as
+    keywords) with the embedded model's tokenizer and chat template; returns its folder."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(embedded_model)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny-model")
-    LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+
+    def make(model_type: str = "llama", **fields) -> str:
+        config = AutoConfig.for_model(
+            model_type,
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=4096,
+            tie_word_embeddings=True,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            **fields,
+        )
+        torch.manual_seed(0)
+        path = tmp_path_factory.mktemp(f"tiny-{model_type}")
+        AutoModelForCausalLM.from_config(config).save_pretrained(path)
+        tokenizer.save_pretrained(path)
+        return str(path)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model(make_tiny_model) -> str:
+    """A 2-layer random Llama with the embedded model's tokenizer and chat template."""
+    return make_tiny_model()

@@ -116,27 +116,9 @@ def test_identical_prompts_still_each_get_a_result(embedded_backend):
     assert [t.probs for t in twice] == [pytest.approx(alone.probs, abs=1e-5)] * 2
 
 
-def test_a_sliding_window_model_scores_a_batch_as_it_scores_each_prompt_alone(
-    tmp_path, embedded_model
-):
-    import torch
-    from transformers import AutoTokenizer, MistralConfig, MistralForCausalLM
-
-    tokenizer = AutoTokenizer.from_pretrained(embedded_model)
-    config = MistralConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        sliding_window=32,
-        pad_token_id=tokenizer.pad_token_id,
-    )  # fmt: skip  (a window shorter than the shared rubric)
-    torch.manual_seed(0)
-    MistralForCausalLM(config).save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
-    backend = load_backend(str(tmp_path), InferenceConfig(batch_size=3, max_input_tokens=512))
+def test_a_sliding_window_model_scores_a_batch_as_it_scores_each_prompt_alone(make_tiny_model):
+    model = make_tiny_model("mistral", sliding_window=32)  # shorter than the shared rubric
+    backend = load_backend(model, InferenceConfig(batch_size=3, max_input_tokens=512))
     prompts = scoring_prompts()
     together = backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS)
     for prompt, result in zip(prompts, together, strict=True):

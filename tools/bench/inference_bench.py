@@ -26,7 +26,7 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 from scipy.stats import spearmanr
 
-from beam_pipelines.counting import count
+from beam_pipelines.counting import count, counters
 from beam_pipelines.curate.scores import (
     SCORE_LABELS,
     SCORE_PREFIX,
@@ -108,11 +108,8 @@ def beam_run(handler: ChatModelHandler, model: str, prompts: list) -> tuple[int,
     )
     result = pipeline.run()
     result.wait_until_finish()
-    seconds = time.perf_counter() - start
-    loads = result.metrics().query(MetricsFilter().with_name("load_model_latency_milli_secs"))
-    seconds -= sum(d.committed.sum for d in loads["distributions"]) / 1000
-    found = result.metrics().query(MetricsFilter().with_name("generated_tokens"))["counters"]
-    return sum(c.committed for c in found), seconds
+    seconds = time.perf_counter() - start - model_load_s(result)
+    return counters(result)["generated_tokens"], seconds
 
 
 def throughput(model: str, prompts: list, cfg: InferenceConfig, rounds: int) -> dict:
