@@ -7,19 +7,21 @@ import hashlib
 
 import apache_beam as beam
 
-from beam_pipelines.counting import count
-from beam_pipelines.io.corpus import read_documents
-from beam_pipelines.io.documents import Document, ReadError
-from beam_pipelines.io.shards import write_shards
-from beam_pipelines.segment.charsets import decode
-from beam_pipelines.segment.dedup import DropExactDuplicates, DropNearDuplicates
-from beam_pipelines.segment.filters import drop_reason, identify_language, segment_filters
-from beam_pipelines.segment.html_segmenter import html_sections
-from beam_pipelines.segment.sections import Section
-from beam_pipelines.segment.text_segmenter import text_sections
-from beam_pipelines.steps import DEAD, dead_letter
-from schemas.config import CorpusConfig, SegmentConfig
-from schemas.records import DeadLetter, Segment
+from humpback.beam_pipelines.counting import count
+from humpback.beam_pipelines.io.corpus import read_documents
+from humpback.beam_pipelines.io.documents import Document, ReadError
+from humpback.beam_pipelines.io.shards import write_shards
+from humpback.beam_pipelines.progress import ReportProgress
+from humpback.beam_pipelines.segment.charsets import decode
+from humpback.beam_pipelines.segment.dedup import DropExactDuplicates, DropNearDuplicates
+from humpback.beam_pipelines.segment.filters import drop_reason, identify_language, segment_filters
+from humpback.beam_pipelines.segment.html_segmenter import html_sections
+from humpback.beam_pipelines.segment.sections import Section
+from humpback.beam_pipelines.segment.text_segmenter import text_sections
+from humpback.schemas.config import CorpusConfig, SegmentConfig
+from humpback.schemas.records import DeadLetter, Segment
+
+DEAD = DeadLetter.shard
 
 
 class SegmentFile(beam.DoFn):
@@ -96,7 +98,7 @@ def _segment(doc: Document, index: int, section: Section, lang: str | None) -> d
 def _dead(err: ReadError) -> dict:
     count("in")
     count("dead_lettered")
-    return dead_letter(
+    return DeadLetter.row(
         "segment", f"{err.source_file}@{err.record_offset}", err.error, message=err.message
     )
 
@@ -117,6 +119,7 @@ def build(
         pipeline
         | "Files" >> beam.Create(files)
         | "Spread files" >> beam.Reshuffle()
+        | "Progress" >> beam.ParDo(ReportProgress("segment", len(files), "files"))
         | "Segment" >> beam.ParDo(SegmentFile(corpus, cfg)).with_outputs(DEAD, main="segments")
     )
     segments = results.segments
@@ -124,5 +127,5 @@ def build(
         segments = segments | "Exact dedup" >> DropExactDuplicates()
     if cfg.dedup.near:
         segments = segments | "Near dedup" >> DropNearDuplicates(cfg.dedup.near)
-    write_shards(segments | "Count out" >> beam.Map(_count_out), out_dir, "segments", Segment)
-    write_shards(results[DEAD], out_dir, DEAD, DeadLetter)
+    write_shards(segments | "Count out" >> beam.Map(_count_out), out_dir, Segment)
+    write_shards(results[DEAD], out_dir, DeadLetter)

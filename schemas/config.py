@@ -6,9 +6,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from beam_pipelines.prompts import SEED_TAG, WEB_TAG
+SEED_TAG = "Answer in the style of an AI Assistant."
+WEB_TAG = "Answer with knowledge from web search."
 
 
 class Strict(BaseModel):
@@ -92,7 +101,22 @@ class Sampling(Strict):
     seed: int = 0
 
 
-class ServerConfig(Strict):
+class TransformersSettings(Strict):
+    """transformers backend: in process, CPU or GPU."""
+
+    device: str | None = Field(None, description="cpu, cuda, ...; auto if unset")
+    length_sort_window: int = Field(
+        4, gt=0, description="this many batches are sorted by length to cut padding"
+    )
+
+
+class VllmSettings(Strict):
+    """vllm backend: in-process vllm.LLM."""
+
+    engine_args: dict[str, Any] = Field({}, description="extra vllm.LLM arguments")
+
+
+class OpenAISettings(Strict):
     """openai backend: any OpenAI-compatible server (vllm serve, llama.cpp server, SGLang)."""
 
     base_url: str = "http://127.0.0.1:8000/v1"
@@ -103,22 +127,44 @@ class ServerConfig(Strict):
     max_retries: int = Field(5, ge=0, description="with exponential backoff")
 
 
+BackendSettings = TransformersSettings | VllmSettings | OpenAISettings
+BACKEND_SETTINGS = {
+    "transformers": TransformersSettings,
+    "vllm": VllmSettings,
+    "openai": OpenAISettings,
+}
+
+
 class InferenceConfig(Strict):
+    """A model step's inference: the settings every backend shares, and one section of the
+    chosen backend's own (`transformers:`, `vllm:` or `openai:`); another backend's section is
+    an error."""
+
     backend: Literal["transformers", "vllm", "openai"] = "transformers"
     batch_size: int = Field(8, gt=0)
     max_input_tokens: int = Field(
         2048, gt=0, description="longer prompts have their segment cut to fit, by tokens"
     )
     cache: bool = Field(True, description="reuse results of (model, prompt, sampling) already run")
-    length_sort_window: int = Field(
-        4, gt=0, description="transformers: this many batches are sorted by length to cut padding"
-    )
-    server: ServerConfig = ServerConfig()
-    device: str | None = Field(
-        None, description="transformers backend: cpu, cuda, ...; auto if unset"
-    )
-    engine_args: dict[str, Any] = Field({}, description="vllm backend: extra vllm.LLM arguments")
     sampling: Sampling = Sampling()
+    transformers: TransformersSettings | None = None
+    vllm: VllmSettings | None = None
+    openai: OpenAISettings | None = None
+
+    @field_validator("transformers", "vllm", "openai")
+    @classmethod
+    def _of_the_chosen_backend(cls, value: BaseModel | None, info: ValidationInfo):
+        backend = info.data.get("backend")
+        if value is not None and backend is not None and info.field_name != backend:
+            raise ValueError(
+                f"settings of the {info.field_name} backend, but this step's backend is {backend}"
+            )
+        return value
+
+    @property
+    def settings(self) -> BackendSettings:
+        """The chosen backend's settings, its defaults where its section is unset."""
+        return getattr(self, self.backend) or BACKEND_SETTINGS[self.backend]()
 
 
 class CurateConfig(InferenceConfig):
@@ -177,7 +223,7 @@ class TrainingRoles(Strict):
     launcher: str | None = Field(
         None,
         description="command template run per training job, e.g. "
-        "'accelerate launch -m training.job {spec}'; unset: in process",
+        "'accelerate launch -m humpback.training.job {spec}'; unset: in process",
     )
 
     @model_validator(mode="after")

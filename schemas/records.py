@@ -2,13 +2,17 @@
 
 import types
 import typing
+from typing import ClassVar
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 
 class Record(BaseModel):
+    """A row of a stage's Parquet shards, `<shard>-SSSSS-of-NNNNN.parquet`."""
+
     model_config = ConfigDict(extra="forbid")
+    shard: ClassVar[str]
 
     @classmethod
     def arrow_schema(cls) -> pa.Schema:
@@ -31,6 +35,7 @@ class Message(BaseModel):
 
 
 class SeedPair(Record):
+    shard: ClassVar[str] = "seed"
     id: str
     instruction: str
     output: str
@@ -39,6 +44,8 @@ class SeedPair(Record):
 
 class Segment(Record):
     """Text under one header, with its provenance (record_offset: byte offset, or row number)."""
+
+    shard: ClassVar[str] = "segments"
 
     id: str
     text: str
@@ -53,11 +60,13 @@ class Segment(Record):
 
 
 class Candidate(Segment):
+    shard: ClassVar[str] = "candidates"
     instruction: str
     backward_model: str
 
 
 class Scored(Candidate):
+    shard: ClassVar[str] = "scored"
     score: int | None
     expected_score: float | None
     scorer_raw: str
@@ -68,6 +77,8 @@ class Scored(Candidate):
 class SFTExample(Record):
     """A row of a curated shard: `messages` is what SFT jobs read; the rest is provenance."""
 
+    shard: ClassVar[str] = "curated"
+
     messages: list[Message]
     source: str
     score: int | None
@@ -77,11 +88,21 @@ class SFTExample(Record):
 
 
 class DeadLetter(Record):
+    """An input that gave no output, and why."""
+
+    shard: ClassVar[str] = "dead_letter"
     stage: str
     input_id: str
     error: str
     message: str
     raw: str
+
+    @classmethod
+    def row(cls, stage: str, input_id: str, error: str, message: str = "", raw: str = "") -> dict:
+        """A dead letter as a shard row; the message and the raw input are cut to a bounded size."""
+        return cls(
+            stage=stage, input_id=input_id, error=error, message=message[:1000], raw=raw[:2000]
+        ).model_dump()
 
 
 _SCALARS = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}

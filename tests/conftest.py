@@ -18,7 +18,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_model() -> str:
-    from training.embedded_model import ensure_embedded_model
+    from humpback.inference.embedded_model import ensure_embedded_model
 
     return str(ensure_embedded_model())
 

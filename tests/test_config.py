@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.config import ConfigError, load_config
+from humpback.schemas.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
@@ -53,7 +53,7 @@ def test_cli_validate_exits_non_zero_naming_the_field(tmp_path):
     bad = tmp_path / "typo.yaml"
     bad.write_text(QUICKSTART.read_text().replace("exclude_field", "exclude_feild"))
     result = subprocess.run(
-        [sys.executable, "-m", "tools.cli", "validate", str(bad)],
+        [sys.executable, "-m", "humpback", "validate", str(bad)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -69,7 +69,7 @@ def test_every_shipped_run_config_is_valid(path):
 
 def test_a_launcher_without_the_spec_placeholder_is_rejected():
     with pytest.raises(ConfigError, match="launcher must contain"):
-        load_config(QUICKSTART, ["training.launcher=accelerate launch -m training.job"])
+        load_config(QUICKSTART, ["training.launcher=accelerate launch -m humpback.training.job"])
 
 
 @pytest.mark.parametrize("name", ["ddp", "fsdp"])
@@ -78,3 +78,21 @@ def test_accelerate_configs_load(name):
 
     config = load_config_from_file(str(ROOT / "configs" / "accelerate" / f"{name}.yaml"))
     assert config.distributed_type.value == {"ddp": "MULTI_GPU", "fsdp": "FSDP"}[name]
+
+
+def test_another_backends_settings_are_rejected_with_their_yaml_path():
+    with pytest.raises(ConfigError) as err:
+        load_config(QUICKSTART, ["augment.vllm={engine_args: {tensor_parallel_size: 2}}",
+                                 "curate.engine_args={}"])  # fmt: skip
+    message = str(err.value)
+    assert "augment.vllm: Value error, settings of the vllm backend, but this step's backend " \
+           "is transformers" in message  # fmt: skip
+    assert "curate.engine_args: Extra inputs are not permitted" in message
+
+
+def test_each_backend_reads_its_own_section_or_its_defaults():
+    config = load_config(QUICKSTART, ["augment.backend=openai", "augment.openai={concurrency: 4}",
+                                      "curate.transformers={device: cpu}"])  # fmt: skip
+    assert config.augment.settings.concurrency == 4
+    assert config.curate.settings.device == "cpu"
+    assert load_config(QUICKSTART).augment.settings.length_sort_window == 4

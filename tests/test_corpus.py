@@ -7,10 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from beam_pipelines.io.corpus import format_of, read_documents
-from beam_pipelines.io.documents import Document, ReadError
-from beam_pipelines.segment.charsets import decode
-from schemas.config import CorpusConfig
+from humpback.beam_pipelines.io.corpus import format_of, read_documents
+from humpback.beam_pipelines.io.documents import Document, ReadError
+from humpback.beam_pipelines.segment.charsets import decode
+from humpback.schemas.config import CorpusConfig
 
 CORPUS = CorpusConfig(paths=["-"])
 ROWS = [{"doc": f"Text {i}.", "key": f"k{i}", "link": f"https://e.org/{i}"} for i in range(5)]

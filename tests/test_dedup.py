@@ -3,9 +3,9 @@ import random
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from beam_pipelines.counting import run_and_count
-from beam_pipelines.segment.dedup import DropExactDuplicates, DropNearDuplicates, shingles
-from schemas.config import NearDedupConfig
+from humpback.beam_pipelines.counting import run_and_count
+from humpback.beam_pipelines.segment.dedup import DropExactDuplicates, DropNearDuplicates, shingles
+from humpback.schemas.config import NearDedupConfig
 
 WORDS = "garden soil water seed tomato root leaf sun shade compost mulch prune harvest".split()
 

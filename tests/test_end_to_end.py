@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from beam_pipelines.prompts import WEB_TAG
+from humpback.schemas.config import WEB_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_1", "train_1"]
@@ -18,7 +18,7 @@ STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_
 
 def humpback(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tools.cli", *args], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "humpback", *args], capture_output=True, text=True, cwd=ROOT
     )
 
 
@@ -104,7 +104,7 @@ def test_a_launcher_template_runs_training_on_two_processes(finished_run, config
     run_dir = finished_run.parent / "launched"
     launcher = (  # without a GPU, accelerate only goes distributed when told to use the CPU
         "ACCELERATE_USE_CPU=true {python} -m torch.distributed.run --nproc_per_node 2 "
-        "-m training.job {spec}"
+        "-m humpback.training.job {spec}"
     )
     result = humpback("run", str(config), "--until", "train_backward", "--set",
                       f"run_dir={run_dir}", "--set", f"training.launcher='{launcher}'")  # fmt: skip
@@ -134,7 +134,7 @@ def test_status_prints_a_row_per_stage(finished_run):
 def start_and_signal_at_augment(config: Path, overrides: list[str], sig: int) -> tuple[int, str]:
     """Start a run, send `sig` as soon as augment starts; return its exit code and output."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tools.cli", "run", str(config), *overrides],
+        [sys.executable, "-m", "humpback", "run", str(config), *overrides],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         start_new_session=True,
         # A shell starts background jobs with SIGINT ignored, and children inherit that:

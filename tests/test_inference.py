@@ -3,11 +3,11 @@ import pytest
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.testing.util import assert_that
 
-from beam_pipelines.curate.scores import SCORE_LABELS, SCORE_PREFIX
-from beam_pipelines.inference.backend import INPUT_TOO_LONG, label_tokens, load_backend
-from beam_pipelines.inference.handler import ChatModelHandler
-from beam_pipelines.prompts import backward_prompt, curation_prompt
-from schemas.config import InferenceConfig, Sampling
+from humpback.beam_pipelines.model_handler import ChatModelHandler
+from humpback.inference.backend import INPUT_TOO_LONG, label_tokens, load_backend
+from humpback.schemas.config import InferenceConfig, Sampling
+from humpback.tasks.backtranslate import Backtranslate, backward_prompt
+from humpback.tasks.score import SCORE_LABELS, SCORE_PREFIX, curation_prompt
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,11 @@ def test_handler_runs_inside_a_beam_pipeline(tiny_model):
         assert all(r.inference.error is None for r in results)
 
     with beam.Pipeline() as p:
-        results = p | beam.Create(records) | RunInference(ChatModelHandler(tiny_model, cfg))
+        results = (
+            p
+            | beam.Create(records)
+            | RunInference(ChatModelHandler(tiny_model, cfg, Backtranslate(tiny_model)))
+        )
         assert_that(results, check)
 
 

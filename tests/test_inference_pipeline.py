@@ -4,11 +4,11 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from beam_pipelines import augment_pipeline
-from beam_pipelines.counting import run_and_count
-from beam_pipelines.io.shards import load_rows
-from schemas.config import InferenceConfig, Sampling
-from schemas.records import Segment
+from humpback.beam_pipelines import augment_pipeline
+from humpback.beam_pipelines.counting import run_and_count
+from humpback.schemas.config import InferenceConfig, Sampling
+from humpback.schemas.records import Segment
+from humpback.storage.shards import load_rows
 
 TEXTS = ["A short answer about soil.", "word " * 900, "Water the plants daily.", "x " * 2000]
 
@@ -26,9 +26,9 @@ def _segments(folder, texts: list[str] = TEXTS) -> None:
 
 def _augment(model, segments, out, cfg, cache=None) -> tuple[dict, list[dict]]:
     pipeline = beam.Pipeline()
-    augment_pipeline.build(pipeline, str(segments), model, cfg, str(out), cache)
+    augment_pipeline.build(pipeline, f"{segments}/segments-*.parquet", model, cfg, str(out), cache)
     counts = run_and_count(pipeline)
-    return counts, sorted(load_rows(str(out), "candidates"), key=lambda c: c["id"])
+    return counts, sorted(load_rows(f"{out}/candidates-*.parquet"), key=lambda c: c["id"])
 
 
 def test_overlong_segments_are_cut_to_fit_and_counted_not_lost(tiny_model, tmp_path):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from beam_pipelines.curate.scores import SCORE_LABELS, SCORE_PREFIX
-from beam_pipelines.inference.backend import INPUT_TOO_LONG, load_backend
-from beam_pipelines.io.shards import load_rows
-from beam_pipelines.prompts import backward_prompt, curation_prompt
-from schemas.config import InferenceConfig, Sampling, ServerConfig
+from humpback.inference.backend import INPUT_TOO_LONG, load_backend
+from humpback.schemas.config import InferenceConfig, OpenAISettings, Sampling
+from humpback.storage.shards import load_rows
+from humpback.tasks.backtranslate import backward_prompt
+from humpback.tasks.score import SCORE_LABELS, SCORE_PREFIX, curation_prompt
 from tests.test_inference_pipeline import _augment, _segments
 
 
@@ -73,7 +73,7 @@ def gguf() -> str:
         import llama_cpp  # noqa: F401
     except ImportError:
         pytest.fail("llama-cpp-python[server] is not installed; run tools/setup.sh")
-    from training.embedded_model import gguf_path
+    from humpback.inference.embedded_model import gguf_path
 
     return str(gguf_path())
 
@@ -88,7 +88,7 @@ def server(gguf, tmp_path_factory):
 def _cfg(url: str, **server) -> InferenceConfig:
     return InferenceConfig(
         backend="openai", batch_size=4, max_input_tokens=1024, cache=False,
-        server=ServerConfig(base_url=url, model="smollm2", **server),
+        openai=OpenAISettings(base_url=url, model="smollm2", **server),
         sampling=Sampling(temperature=0.7, max_new_tokens=12),
     )  # fmt: skip
 
@@ -150,7 +150,7 @@ def test_a_server_that_stays_down_dead_letters_the_rest(gguf, embedded_model, tm
                                       tmp_path / "out", cfg)  # fmt: skip
     finally:
         server.stop()
-    dead = load_rows(str(tmp_path / "out"), "dead_letter")
+    dead = load_rows(f"{tmp_path}/out/dead_letter-*.parquet")
     assert 0 < seen["served_before_kill"] < 16
     assert counts["in"] == 16 == len(candidates) + len(dead) and counts["dead_lettered"] == len(
         dead

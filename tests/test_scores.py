@@ -1,7 +1,7 @@
 import pytest
 
-from beam_pipelines.augment_pipeline import clean_instruction
-from beam_pipelines.curate.scores import score_from_completion, score_from_distribution
+from humpback.tasks.backtranslate import clean_instruction
+from humpback.tasks.score import score_from_completion, score_from_distribution
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
-from schemas.config import SeedConfig
+from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
+from humpback.schemas.config import SeedConfig
 
 
 def test_real_seed_file_loads_with_the_evaluation_prompts_excluded(data_dir):

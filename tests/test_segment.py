@@ -2,17 +2,17 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from beam_pipelines import segment_pipeline
-from beam_pipelines.counting import run_and_count
-from beam_pipelines.io.corpus import expand_paths, read_documents
-from beam_pipelines.io.documents import Document
-from beam_pipelines.io.shards import load_rows
-from beam_pipelines.segment.charsets import decode
-from beam_pipelines.segment.filters import drop_reason, segment_filters
-from beam_pipelines.segment.html_segmenter import html_sections
-from beam_pipelines.segment.sections import Section
-from schemas.config import CorpusConfig, SegmentConfig
-from tools.manifest import counts_from
+from humpback.beam_pipelines import segment_pipeline
+from humpback.beam_pipelines.counting import run_and_count
+from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
+from humpback.beam_pipelines.io.documents import Document
+from humpback.beam_pipelines.segment.charsets import decode
+from humpback.beam_pipelines.segment.filters import drop_reason, segment_filters
+from humpback.beam_pipelines.segment.html_segmenter import html_sections
+from humpback.beam_pipelines.segment.sections import Section
+from humpback.run.manifest import counts_from
+from humpback.schemas.config import CorpusConfig, SegmentConfig
+from humpback.storage.shards import load_rows
 
 CORPUS = CorpusConfig(paths=["-"])
 PAGE = """<html><head><style>h1 {color: red}</style><script>var x = "<h2>no</h2>";</script></head>
@@ -61,7 +61,11 @@ def _run_segment(files, out_dir, cfg: SegmentConfig | None = None, corpus=CORPUS
     pipeline = beam.Pipeline(options=PipelineOptions([], **opts))
     segment_pipeline.build(pipeline, files, corpus, cfg or SegmentConfig(), str(out_dir))
     counts = counts_from(run_and_count(pipeline))  # raises unless the counts reconcile
-    return counts, load_rows(str(out_dir), "segments"), load_rows(str(out_dir), "dead_letter")
+    return (
+        counts,
+        load_rows(f"{out_dir}/segments-*.parquet"),
+        load_rows(f"{out_dir}/dead_letter-*.parquet"),
+    )
 
 
 def test_segment_pipeline_on_real_warc_files(data_dir, tmp_path):
@@ -139,7 +143,7 @@ def test_furniture_and_link_lists_go_and_the_content_stays():
 
 
 def test_text_sections_cut_at_headings_and_fit_long_runs_into_the_window():
-    from beam_pipelines.segment.text_segmenter import text_sections
+    from humpback.beam_pipelines.segment.text_segmenter import text_sections
 
     text = "\n".join(
         ["# Guide", "Intro paragraph.", "## Setup", *[f"Step {i} does a thing." for i in range(40)],

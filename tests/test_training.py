@@ -12,13 +12,20 @@ from datasets import Dataset, IterableDataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTTrainer
 
-from beam_pipelines.io.shards import write_rows
-from beam_pipelines.prompts import SEED_TAG, WEB_TAG
-from schemas.config import LoraSettings, MixConfig, SourceMix, TagsConfig, TrainingConfig
-from schemas.records import SeedPair, SFTExample
-from training import data
-from training.job import TrainingJob, build_examples, run_job
-from training.sft import load_base, paper_batch_and_steps, sft_config
+from humpback.schemas.config import (
+    SEED_TAG,
+    WEB_TAG,
+    LoraSettings,
+    MixConfig,
+    SourceMix,
+    TagsConfig,
+    TrainingConfig,
+)
+from humpback.schemas.records import SeedPair, SFTExample
+from humpback.storage.shards import write_rows
+from humpback.training import data
+from humpback.training.job import TrainingJob, build_examples, run_job
+from humpback.training.sft import load_base, paper_batch_and_steps, sft_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = [
@@ -40,8 +47,8 @@ CURATED = [
 
 @pytest.fixture
 def shards(tmp_path) -> tuple[list[str], list[str]]:
-    seed = write_rows(SEED, str(tmp_path / "seed"), "seed", SeedPair)
-    curated = write_rows(CURATED, str(tmp_path / "curate_1"), "curated", SFTExample)
+    seed = write_rows(SEED, str(tmp_path / "seed"), SeedPair)
+    curated = write_rows(CURATED, str(tmp_path / "curate_1"), SFTExample)
     return [seed], [curated]
 
 
@@ -101,8 +108,8 @@ def test_streaming_reads_and_trains_on_the_same_examples(tiny_model, tmp_path, m
     # a real job pays that a few times, this test dozens of times
     monkeypatch.setattr(datasets.config, "SLEEP_TIME_ON_THREADS_SHUTDOWN", 0)
     shards = (  # streaming reads any fsspec URL, even with the hub offline
-        [write_rows(SEED, "memory://humpback-streaming/seed", "seed", SeedPair)],
-        [write_rows(CURATED, "memory://humpback-streaming/curate_1", "curated", SFTExample)],
+        [write_rows(SEED, "memory://humpback-streaming/seed", SeedPair)],
+        [write_rows(CURATED, "memory://humpback-streaming/curate_1", SFTExample)],
     )
     job = job_for("iteration", tiny_model, tmp_path, shards, streaming=True)
     examples, n, _ = build_examples(job)
@@ -118,7 +125,7 @@ def test_shards_are_cached_from_any_fsspec_url(tiny_model, tmp_path, monkeypatch
 
     # datasets refuses to cache non-local URLs in offline mode; memory:// is in-process
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    seed = write_rows(SEED, "memory://humpback-cached/seed", "seed", SeedPair)
+    seed = write_rows(SEED, "memory://humpback-cached/seed", SeedPair)
     job = job_for("seed", tiny_model, tmp_path, ([seed], []))
     examples, n, _ = build_examples(job)
     assert n == 6
@@ -186,7 +193,7 @@ def test_lora_is_merged_into_a_plain_model(shards, tiny_model, tmp_path):
 
 
 def _job_process(spec: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "training.job", str(spec)], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "humpback.training.job", str(spec)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
@@ -220,8 +227,8 @@ def test_a_remote_stage_folder_resumes_from_its_checkpoints_and_gets_the_model(
 ):
     import fsspec
 
-    from beam_pipelines.io.model_folders import local_copy, upload
-    from training.sft import train
+    from humpback.beam_pipelines.io.model_folders import local_copy, upload
+    from humpback.training.sft import train
 
     first = job_for("seed", tiny_model, tmp_path, shards, max_steps=2, save_steps=2)
     examples, n, _ = build_examples(first)

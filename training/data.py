@@ -3,25 +3,15 @@
 Every example is a TRL prompt-completion conversation, so the loss falls on the answer only.
 """
 
-import fsspec
-import pyarrow.parquet as pq
 from datasets import Dataset, IterableDataset, concatenate_datasets, interleave_datasets
 from datasets import load_dataset as hf_load_dataset
 
-from beam_pipelines.prompts import backward_prompt, tagged
-from schemas.config import SourceMix, TagsConfig
+from humpback.schemas.config import SourceMix, TagsConfig
+from humpback.tasks.backtranslate import backward_prompt
+from humpback.tasks.tags import tagged
 
 Examples = Dataset | IterableDataset
 SHUFFLE_BUFFER = 10_000  # streaming shuffles within a buffer of this many examples
-
-
-def count_rows(urls: list[str]) -> int:
-    """Rows in a shard set, from the Parquet footers alone."""
-    total = 0
-    for url in urls:
-        with fsspec.open(url, "rb") as f:
-            total += pq.ParquetFile(f).metadata.num_rows
-    return total
 
 
 def load_shards(urls: list[str], streaming: bool) -> Examples:

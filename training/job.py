@@ -1,7 +1,7 @@
-"""One training job, described by a JSON spec: `python -m training.job SPEC`.
+"""One training job, described by a JSON spec: `python -m humpback.training.job SPEC`.
 
 `humpback run` writes the spec into the stage folder and runs the job in process, or through the
-config's launcher template (`accelerate launch -m training.job {spec}`, torchrun, srun, ...).
+config's launcher template (`accelerate launch -m humpback.training.job {spec}`, torchrun, srun).
 Every process builds the same examples from the same seed; rank 0 writes `metrics.json`.
 """
 
@@ -16,16 +16,11 @@ import fsspec
 from pydantic import BaseModel, ConfigDict
 from transformers import AutoTokenizer
 
-from beam_pipelines.io.model_folders import (
-    download,
-    is_remote,
-    local_copy,
-    remove_folder,
-    upload,
-)
-from schemas.config import MixConfig, SourceMix, TagsConfig, TrainingConfig
-from training import data
-from training.sft import train
+from humpback.schemas.config import MixConfig, SourceMix, TagsConfig, TrainingConfig
+from humpback.storage.folders import download, is_remote, local_copy, remove_folder, upload
+from humpback.storage.shards import count_rows
+from humpback.training import data
+from humpback.training.sft import train
 
 
 class TrainingJob(BaseModel):
@@ -45,7 +40,7 @@ def build_examples(job: TrainingJob) -> tuple[data.Examples, int, dict]:
     """The role's examples, mixed with a fixed seed, their count, and data metrics."""
     streaming, seed = job.hp.streaming, job.hp.seed
     seed_rows = data.load_shards(job.seed_shards, streaming)
-    n_seed = data.count_rows(job.seed_shards)
+    n_seed = count_rows(job.seed_shards)
     if job.role == "backward":
         tokenizer = AutoTokenizer.from_pretrained(job.base_model)
         fitted = seed_rows.map(
@@ -58,7 +53,7 @@ def build_examples(job: TrainingJob) -> tuple[data.Examples, int, dict]:
         return mixed, n, {"seed_examples": n_seed, "clipped_prompts": clipped}
     seed_examples = data.to_examples(seed_rows, data.seed_example, tags=job.tags)
     sources = [(seed_examples, n_seed, job.mix.seed if job.role == "iteration" else SourceMix())]
-    n_curated = data.count_rows(job.curated_shards) if job.curated_shards else 0
+    n_curated = count_rows(job.curated_shards) if job.curated_shards else 0
     if job.role == "iteration" and n_curated:
         curated = data.load_shards(job.curated_shards, streaming)
         sources.append((data.to_examples(curated, data.curated_example), n_curated,

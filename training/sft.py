@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -12,9 +13,9 @@ from peft import LoraConfig, PeftModel
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
-from beam_pipelines.io.model_folders import upload
-from schemas.config import LoraSettings, TrainingConfig
-from training.loss_curve import plot_loss
+from humpback.schemas.config import LoraSettings, TrainingConfig
+from humpback.storage.folders import upload
+from humpback.training.loss_curve import plot_loss
 
 # The paper's (examples, batch size, steps) for its data-scaling runs.
 PAPER_SCHEDULE = [
@@ -75,7 +76,7 @@ def sft_config(hp: TrainingConfig, n_examples: int, output_dir: str) -> SFTConfi
         report_to="none",
         seed=hp.seed,
         data_seed=hp.seed,
-        disable_tqdm=False,
+        disable_tqdm=not sys.stderr.isatty(),  # a log gets one line of figures a step
     )
 
 

@@ -6,7 +6,7 @@ from functools import partial
 
 import fsspec
 
-from beam_pipelines.io.documents import (
+from humpback.beam_pipelines.io.documents import (
     COMPRESSIONS,
     Document,
     ReadError,
@@ -14,8 +14,8 @@ from beam_pipelines.io.documents import (
     read_jsonl,
     read_parquet,
 )
-from beam_pipelines.io.warc_records import read_archive
-from schemas.config import CorpusConfig
+from humpback.beam_pipelines.io.warc_records import read_archive
+from humpback.schemas.config import CorpusConfig
 
 FORMATS = {
     ".warc": "warc", ".arc": "warc", ".wet": "warc",

@@ -17,7 +17,7 @@ import fsspec
 import pyarrow.parquet as pq
 import zstandard
 
-from schemas.config import CorpusConfig
+from humpback.schemas.config import CorpusConfig
 
 Markup = Literal["html", "text"]
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}

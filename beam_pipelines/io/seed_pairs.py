@@ -6,8 +6,8 @@ import json
 import fsspec
 import pyarrow.parquet as pq
 
-from schemas.config import SeedConfig
-from schemas.records import DeadLetter, SeedPair
+from humpback.schemas.config import SeedConfig
+from humpback.schemas.records import DeadLetter, SeedPair
 
 HF_PREFIX = "hf:"
 
@@ -49,15 +49,8 @@ def select_seed_pairs(rows: list[dict], cfg: SeedConfig) -> tuple[list[dict], li
             None,
         )
         if problem:
-            dead.append(
-                DeadLetter(
-                    stage="seed",
-                    input_id=f"{cfg.path}#{n}",
-                    error="invalid_seed_row",
-                    message=problem,
-                    raw=str(row.get("__raw__", row))[:2000],
-                ).model_dump()
-            )
+            raw = str(row.get("__raw__", row))
+            dead.append(DeadLetter.row("seed", f"{cfg.path}#{n}", "invalid_seed_row", problem, raw))
         elif cfg.exclude_field and row.get(cfg.exclude_field):
             filtered["excluded"] = filtered.get("excluded", 0) + 1
         elif cfg.limit is not None and len(pairs) >= cfg.limit:

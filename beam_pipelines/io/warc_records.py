@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from beam_pipelines.io.documents import (
+from humpback.beam_pipelines.io.documents import (
     Document,
     Markup,
     ReadError,
     compression_of,
     open_stream,
 )
-from schemas.config import CorpusConfig
+from humpback.schemas.config import CorpusConfig
 
 CONTENT_RECORDS = {"response", "resource", "conversion"}  # request, metadata, revisit: no page
 WEB_SCHEMES = ("http://", "https://")  # not a crawler's own log (metadata://) or DNS (dns:)

@@ -9,8 +9,8 @@ import hashlib
 import apache_beam as beam
 from datasketch import MinHash
 
-from beam_pipelines.counting import count
-from schemas.config import NearDedupConfig
+from humpback.beam_pipelines.counting import count
+from humpback.schemas.config import NearDedupConfig
 
 SCHEME = "affine32"  # datasketch's default: 32-bit hashes, shared permutations across workers
 

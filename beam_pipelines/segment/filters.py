@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import py3langid
 
-from beam_pipelines.segment.sections import Section
-from schemas.config import SegmentConfig
+from humpback.beam_pipelines.segment.sections import Section
+from humpback.schemas.config import SegmentConfig
 
 Filter = Callable[[Section], str | None]
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from beam_pipelines.segment.sections import Block, Section, nested_sections
+from humpback.beam_pipelines.segment.sections import Block, Section, nested_sections
 
 BOILERPLATE_TAGS = [
     "script", "style", "noscript", "template", "nav", "footer", "aside", "form", "button",

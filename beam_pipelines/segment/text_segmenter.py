@@ -8,7 +8,7 @@ than `max_chars` is cut between blocks into pieces that keep the heading.
 
 import re
 
-from beam_pipelines.segment.sections import Block, Section
+from humpback.beam_pipelines.segment.sections import Block, Section
 
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)[\s#]*$")
 _SENTENCE_END = (".", "!", ",", ";", ":", '"', "”")

@@ -26,25 +26,28 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 from scipy.stats import spearmanr
 
-from beam_pipelines.counting import count, counters
-from beam_pipelines.curate.scores import (
-    SCORE_LABELS,
-    SCORE_PREFIX,
-    score_from_completion,
-    score_from_distribution,
-)
-from beam_pipelines.inference.backend import BACKENDS, load_backend
-from beam_pipelines.inference.handler import ChatModelHandler
-from beam_pipelines.io.corpus import expand_paths
-from beam_pipelines.io.seed_pairs import read_raw_rows
-from beam_pipelines.prompts import backward_prompt, curation_prompt
-from schemas.config import (
+from humpback.beam_pipelines.counting import count, counters
+from humpback.beam_pipelines.io.corpus import expand_paths
+from humpback.beam_pipelines.io.seed_pairs import read_raw_rows
+from humpback.beam_pipelines.model_handler import ChatModelHandler
+from humpback.inference.backend import BACKENDS, load_backend
+from humpback.schemas.config import (
     CorpusConfig,
     CurateConfig,
     InferenceConfig,
+    OpenAISettings,
     Sampling,
     SegmentConfig,
-    ServerConfig,
+    TransformersSettings,
+)
+from humpback.tasks.backtranslate import Backtranslate, backward_prompt
+from humpback.tasks.score import (
+    SCORE_LABELS,
+    SCORE_PREFIX,
+    Score,
+    curation_prompt,
+    score_from_completion,
+    score_from_distribution,
 )
 
 MIN_PAIRS = 10  # fewer parsed scores than this give no agreement figures
@@ -52,7 +55,7 @@ MIN_PAIRS = 10  # fewer parsed scores than this give no agreement figures
 
 def segment_texts(data: Path, n: int) -> list[str]:
     """Texts of the first n segments the segment stage keeps from the sample WARCs."""
-    from beam_pipelines.segment_pipeline import SegmentFile
+    from humpback.beam_pipelines.segment_pipeline import SegmentFile
 
     step = SegmentFile(CorpusConfig(paths=["-"]), SegmentConfig())
     step.setup()
@@ -115,7 +118,7 @@ def beam_run(handler: ChatModelHandler, model: str, prompts: list) -> tuple[int,
 def throughput(model: str, prompts: list, cfg: InferenceConfig, rounds: int) -> dict:
     """Generated tokens/s of the backend in a loop of the handler's batches and of
     RunInference, alternating for `rounds` rounds after an untimed warm-up batch."""
-    handler = ChatModelHandler(model, cfg)
+    handler = ChatModelHandler(model, cfg, Backtranslate(model))
     size = handler.batch_elements_kwargs()["max_batch_size"]
     backend = load_backend(model, cfg)
     backend.generate(prompts[:size], cfg.sampling)  # warm-up: the process's first batch is slow
@@ -142,7 +145,9 @@ def scoring(model: str, data: Path, n: int, k: int, cfg: CurateConfig) -> dict:
     rows = read_raw_rows(str(data / "seed/lima_single_turn.jsonl"))[:n]
     prompts = [curation_prompt(r["instruction"], r["response"]) for r in rows]
     backend = load_backend(model, cfg)
-    size = ChatModelHandler(model, cfg).batch_elements_kwargs()["max_batch_size"]
+    size = ChatModelHandler(model, cfg, Score(model, 0, cfg.mode)).batch_elements_kwargs()[
+        "max_batch_size"
+    ]
 
     dists, logprobs_s = timed_batches(
         lambda b: backend.label_distribution(b, SCORE_PREFIX, SCORE_LABELS), prompts, size
@@ -182,19 +187,22 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--backend", choices=list(BACKENDS), default="transformers")
     parser.add_argument("--device", default=None, help="transformers: cpu, cuda, ...")
-    parser.add_argument("--base-url", default=ServerConfig().base_url, help="openai: the server")
+    parser.add_argument("--base-url", default=OpenAISettings().base_url, help="openai: the server")
     parser.add_argument("--served-model", help="openai: the model's name on the server")
     parser.add_argument("--data", default=os.environ.get("HUMPBACK_DATA", "../shared/data"))
     parser.add_argument("--only", choices=["throughput", "scoring"])
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    from training.embedded_model import ensure_embedded_model
+    from humpback.inference.embedded_model import ensure_embedded_model
 
     model = args.model or str(ensure_embedded_model())
     data = Path(args.data).resolve()
-    server = ServerConfig(base_url=args.base_url, model=args.served_model)
+    settings = {
+        "transformers": TransformersSettings(device=args.device),
+        "openai": OpenAISettings(base_url=args.base_url, model=args.served_model),
+    }
     common = {"backend": args.backend, "batch_size": 8, "max_input_tokens": 1024, "cache": False,
-              "device": args.device, "server": server}  # fmt: skip
+              args.backend: settings.get(args.backend)}  # fmt: skip
     augment = InferenceConfig(
         **common, sampling=Sampling(temperature=0.7, top_p=0.9, max_new_tokens=48)
     )

@@ -23,15 +23,15 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from beam_pipelines import segment_pipeline
-from beam_pipelines.counting import run_and_count
-from beam_pipelines.io.corpus import read_documents
-from beam_pipelines.io.documents import Document
-from beam_pipelines.io.shards import load_rows
-from beam_pipelines.segment.charsets import decode
-from schemas.config import CorpusConfig, SegmentConfig
+from humpback.beam_pipelines import segment_pipeline
+from humpback.beam_pipelines.counting import run_and_count
+from humpback.beam_pipelines.io.corpus import read_documents
+from humpback.beam_pipelines.io.documents import Document
+from humpback.beam_pipelines.segment.charsets import decode
+from humpback.run.manifest import counts_from
+from humpback.schemas.config import CorpusConfig, SegmentConfig
+from humpback.storage.shards import load_rows
 from tools.bench.boilerplate import precision_recall
-from tools.manifest import counts_from
 
 CORPUS = CorpusConfig(paths=["-"])
 SAMPLES = ["english-pages-*.warc.gz", "cc-main-2020-34-excerpt.warc.gz", "clueweb09-ja-*.warc.gz"]
@@ -96,7 +96,7 @@ def precision_on_readability(data: Path, out_dir: str) -> dict[str, tuple[float,
     segment_pipeline.build(pipeline, files, CORPUS, SegmentConfig(), out_dir)
     run_and_count(pipeline)
     segments: dict[str, str] = {}
-    for row in load_rows(out_dir, "segments"):
+    for row in load_rows(f"{out_dir}/segments-*.parquet"):
         page = str(Path(row["source_file"]).parent)
         segments[page] = f"{segments.get(page, '')}\n{row['text']}"
     extracted = {

@@ -24,19 +24,19 @@ DATA = Path(os.environ.get("HUMPBACK_DATA", Path(__file__).resolve().parents[2] 
 def measure(mode: str, model: str, steps: int, batch: int, length: int) -> dict:
     import torch
 
-    from beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
-    from beam_pipelines.io.shards import write_rows
-    from schemas.config import LoraSettings, SeedConfig, TrainingConfig
-    from schemas.records import SeedPair
-    from training.job import TrainingJob, build_examples
-    from training.sft import train
+    from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
+    from humpback.schemas.config import LoraSettings, SeedConfig, TrainingConfig
+    from humpback.schemas.records import SeedPair
+    from humpback.storage.shards import write_rows
+    from humpback.training.job import TrainingJob, build_examples
+    from humpback.training.sft import train
 
     seed = SeedConfig(path=str(DATA / "seed/lima_single_turn.jsonl"))
     pairs, _, _ = select_seed_pairs(read_raw_rows(seed.path), seed)
     work = tempfile.mkdtemp(prefix="humpback-bench-")
     hp = TrainingConfig(max_steps=steps, batch_size=batch, max_length=length, save_steps=10**6,
                         lora=LoraSettings() if mode == "lora" else None)  # fmt: skip
-    shards = [write_rows(pairs, f"{work}/seed", "seed", SeedPair)]
+    shards = [write_rows(pairs, f"{work}/seed", SeedPair)]
     job = TrainingJob(role="seed", base_model=model, stage_dir=work, seed_shards=shards, hp=hp)
     examples, n, _ = build_examples(job)
     if torch.cuda.is_available():
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=["full", "lora"], help="run one mode, print JSON")
     args = parser.parse_args()
     if args.model is None:
-        from training.embedded_model import ensure_embedded_model
+        from humpback.inference.embedded_model import ensure_embedded_model
 
         args.model = str(ensure_embedded_model())
     if args.mode:

@@ -4,7 +4,7 @@ import json
 import uuid
 from importlib import metadata
 
-import fsspec
+from humpback.storage.folders import read_text, write_text
 
 MANIFEST = "manifest.json"
 PACKAGES = ["humpback", "apache-beam", "torch", "transformers", "trl", "datasets", "pyarrow"]
@@ -53,20 +53,8 @@ def counts_from(raw: dict[str, int]) -> dict:
 def write_manifest(stage_dir: str, manifest: dict) -> dict:
     """Write the manifest atomically, with a fresh run id and the software versions."""
     manifest = {**manifest, "run_id": uuid.uuid4().hex, "versions": versions()}
-    fs, _, (path,) = fsspec.get_fs_token_paths(f"{stage_dir}/{MANIFEST}")
-    fs.pipe_file(path + ".tmp", json.dumps(manifest, indent=2).encode())
-    fs.mv(path + ".tmp", path)
+    write_text(f"{stage_dir}/{MANIFEST}", json.dumps(manifest, indent=2))
     return manifest
-
-
-def read_text(url: str) -> str | None:
-    """A small file's text, or None if there is none."""
-    # Not fs.exists(): its bare `except:` would turn a Ctrl-C into "no such file".
-    fs, _, (path,) = fsspec.get_fs_token_paths(url)
-    try:
-        return fs.cat_file(path).decode()
-    except FileNotFoundError:
-        return None
 
 
 def read_manifest(stage_dir: str) -> dict | None:

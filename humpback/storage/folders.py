@@ -1,4 +1,5 @@
-"""Folders at any fsspec URL: models copied to local disk to be loaded, uploaded once written."""
+"""Files and folders at any fsspec URL: small files read and written atomically, folders
+removed, models copied to local disk to be loaded and uploaded once written."""
 
 import os
 import tempfile
@@ -34,6 +35,24 @@ def upload(local_dir: str, url: str, last: tuple[str, ...] = ()) -> None:
         target = f"{root.rstrip('/')}/{path[len(local_dir.rstrip('/')) + 1 :]}"
         fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         fs.put_file(path, target)
+
+
+def read_text(url: str) -> str | None:
+    """A small file's text, or None if there is none."""
+    # Not fs.exists(): its bare `except:` would turn a Ctrl-C into "no such file".
+    fs, _, (path,) = fsspec.get_fs_token_paths(url)
+    try:
+        return fs.cat_file(path).decode()
+    except FileNotFoundError:
+        return None
+
+
+def write_text(url: str, text: str) -> None:
+    """Write a small file whole or not at all: readers never see half of it."""
+    fs, _, (path,) = fsspec.get_fs_token_paths(url)
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    fs.pipe_file(path + ".tmp", text.encode())
+    fs.mv(path + ".tmp", path)
 
 
 def remove_folder(url: str) -> None:

@@ -2,66 +2,57 @@
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from beam_pipelines.counting import count
-from beam_pipelines.inference.backend import (
-    ChatBackend,
-    Generation,
-    LabelDistribution,
-    load_backend,
-)
-from beam_pipelines.inference.request_cache import RequestCache, model_fingerprint
-from beam_pipelines.io.model_folders import local_copy
-from schemas.config import InferenceConfig
-
-Task = Literal["generate", "label_distribution"]
+from humpback.beam_pipelines.counting import count
+from humpback.inference.backend import ChatBackend, Generation, LabelDistribution, load_backend
+from humpback.inference.request_cache import RequestCache, model_fingerprint
+from humpback.schemas.config import InferenceConfig
+from humpback.storage.folders import local_copy
+from humpback.tasks.task import Task
 
 
 class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
-    """Elements are dicts with a `prompt` (chat messages); the inference is a Generation or a
-    LabelDistribution (with `answer_prefix` and `labels` for the latter)."""
+    """Elements are dicts with a `prompt` (chat messages); the inference is a Generation, or a
+    LabelDistribution for a task that reads labels."""
 
     def __init__(
-        self,
-        model_path: str,
-        cfg: InferenceConfig,
-        task: Task = "generate",
-        answer_prefix: str = "",
-        labels: Sequence[str] = (),
-        cache_dir: str | None = None,
+        self, model_path: str, cfg: InferenceConfig, task: Task, cache_dir: str | None = None
     ):
         # Fixed batches, as configured: the transformers backend sorts `length_sort_window`
         # batches by length at a time. A prompt's result does not depend on its batch.
-        size = cfg.batch_size * (cfg.length_sort_window if cfg.backend == "transformers" else 1)
+        size = cfg.batch_size * getattr(cfg.settings, "length_sort_window", 1)
         super().__init__(min_batch_size=size, max_batch_size=size)
         self.model_path = model_path
         self.cfg = cfg
         self.task = task
-        self.answer_prefix = answer_prefix
-        self.labels = list(labels)
         self.cache_dir = cache_dir if cfg.cache else None
         self.cache: RequestCache | None = None
 
     def load_model(self) -> ChatBackend:
         if self.cache_dir:
-            kind = Generation if self.task == "generate" else LabelDistribution
-            model_key = [model_fingerprint(self.model_path), self.cfg.server.model]
+            kind = Generation if self.task.reads == "text" else LabelDistribution
+            served = getattr(self.cfg.settings, "model", None)
+            model_key = [model_fingerprint(self.model_path), served]
             self.cache = RequestCache(self.cache_dir, json.dumps(model_key), kind)
         return load_backend(local_copy(self.model_path), self.cfg)
 
     def parameters(self) -> dict:
         """What besides the model and the prompt decides a result."""
-        if self.task == "generate":
+        if self.task.reads == "text":
             return {"backend": self.cfg.backend, "sampling": self.cfg.sampling.model_dump()}
-        return {"backend": self.cfg.backend, "prefix": self.answer_prefix, "labels": self.labels}
+        return {
+            "backend": self.cfg.backend,
+            "prefix": self.task.answer_prefix,
+            "labels": list(self.task.labels),
+        }
 
     def infer(self, model: ChatBackend, prompts: list) -> list:
-        if self.task == "generate":
+        if self.task.reads == "text":
             return model.generate(prompts, self.cfg.sampling)
-        return model.label_distribution(prompts, self.answer_prefix, self.labels)
+        return model.label_distribution(prompts, self.task.answer_prefix, list(self.task.labels))
 
     def run_inference(
         self,

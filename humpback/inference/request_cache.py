@@ -7,7 +7,7 @@ import json
 
 import fsspec
 
-from beam_pipelines.inference.backend import Generation, LabelDistribution
+from humpback.inference.backend import Generation, LabelDistribution
 
 Result = Generation | LabelDistribution
 

@@ -1,11 +1,14 @@
 """The `humpback` command: validate a config, run its stages (resuming), show a run's status."""
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
 
-from schemas.config import ConfigError, RunConfig, load_config
-from tools.manifest import read_manifest
+from humpback.run.manifest import read_manifest
+from humpback.run.plan import Interrupted, PlanError
+from humpback.schemas.config import ConfigError, RunConfig, load_config
 
 USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...] [--set k=v ...] \
 [-- BEAM_ARGS]
@@ -14,7 +17,17 @@ USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...
        humpback sample STAGE_DIR [--name SHARDS] [-n N] [--seed S]"""
 
 
+class _WithoutBeamImportNoise(logging.Filter):
+    """apache_beam logs "apitools not found" on import wherever its GCP extra is not installed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("apitools not found")
+
+
 def main(argv: list[str] | None = None) -> int:
+    logging.getLogger().addFilter(_WithoutBeamImportNoise())
+    if not sys.stderr.isatty():  # no progress bars redrawn into a log; stages print progress lines
+        os.environ.setdefault("TQDM_DISABLE", "1")
     argv = sys.argv[1:] if argv is None else argv
     beam_args: list[str] = []
     if "--" in argv:
@@ -23,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.command(args, beam_args)
-    except ConfigError as err:
+    except (ConfigError, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
@@ -60,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_validate(args: argparse.Namespace, _beam_args: list[str]) -> int:
     config = load_config(args.config, args.overrides)
-    from tools.stages import build_stages
+    from humpback.run.stages import build_stages
 
     names = [s.name for s in build_stages(config)]
     print(f"{args.config}: valid; stages: {' -> '.join(names)}")
@@ -68,36 +81,24 @@ def cmd_validate(args: argparse.Namespace, _beam_args: list[str]) -> int:
 
 
 def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from tools.stages import RunContext, build_stages, execute, is_complete
+    from humpback.run.graph import RunContext
+    from humpback.run.plan import run_stages, select
+    from humpback.run.stages import build_stages
 
     config = load_config(args.config, args.overrides)
     stages = build_stages(config)
-    names = [s.name for s in stages]
-    for name in [args.only, args.until, *args.force]:
-        if name and name not in names:
-            print(f"error: no stage {name!r}; stages are {', '.join(names)}", file=sys.stderr)
-            return 2
-    if args.only:
-        stages = [s for s in stages if s.name == args.only]
-    elif args.until:
-        stages = stages[: names.index(args.until) + 1]
+    selected = select(stages, args.only, args.until, args.force)
     ctx = RunContext(config, beam_args)
     _save_config(config)
-    for stage in stages:
-        if stage.name not in args.force and is_complete(ctx, stage):
-            print(f"[humpback] {stage.name}: complete, skipped", flush=True)
-            continue
-        print(f"[humpback] {stage.name}: running", flush=True)
-        try:
-            manifest = execute(ctx, stage)
-        except (KeyboardInterrupt, RuntimeError) as err:
-            if not _interrupted(err):
-                raise
-            print(f"[humpback] {stage.name}: interrupted; run the same command again to resume")
-            return 130
-        print(f"[humpback] {stage.name}: done in {manifest['wall_s']} s  {_brief(manifest)}")
+    try:
+        run_stages(
+            ctx, selected, args.force, say=lambda line: print(f"[humpback] {line}", flush=True)
+        )
+    except Interrupted as stop:
+        print(f"[humpback] {stop.stage}: interrupted; run the same command again to resume")
+        return 130
     print()
-    print_status(ctx.run_dir, names)
+    print_status(ctx.run_dir, [s.name for s in stages])
     return 0
 
 
@@ -107,7 +108,7 @@ def cmd_status(args: argparse.Namespace, _beam_args: list[str]) -> int:
         print(f"error: {args.run_dir} is not a humpback run (no config.yaml)", file=sys.stderr)
         return 2
     config = load_config(config_file)
-    from tools.stages import build_stages
+    from humpback.run.stages import build_stages
 
     print_status(args.run_dir, [s.name for s in build_stages(config)])
     return 0
@@ -116,14 +117,14 @@ def cmd_status(args: argparse.Namespace, _beam_args: list[str]) -> int:
 def cmd_sample(args: argparse.Namespace, _beam_args: list[str]) -> int:
     import random
 
-    from beam_pipelines.io.shards import load_rows
+    from humpback.storage.shards import load_rows, shard_pattern
 
     manifest = read_manifest(args.stage_dir) or {"outputs": {}}
     name = args.name or next((n for n in manifest["outputs"] if n != "dead_letter"), None)
     if name is None:
         print(f"error: no manifest in {args.stage_dir}; name the shards: --name", file=sys.stderr)
         return 2
-    rows = load_rows(args.stage_dir, name)
+    rows = load_rows(shard_pattern(args.stage_dir, name))
     picked = random.Random(args.seed).sample(rows, min(args.n, len(rows)))
     print(f"{len(picked)} of {len(rows)} rows of {args.stage_dir}/{name}-*.parquet")
     for i, row in enumerate(picked, 1):
@@ -136,15 +137,6 @@ def cmd_sample(args: argparse.Namespace, _beam_args: list[str]) -> int:
     return 0
 
 
-def _interrupted(err: BaseException | None) -> bool:
-    """True for Ctrl-C, also when Beam re-raised it wrapped in another exception."""
-    while err is not None:
-        if isinstance(err, KeyboardInterrupt):
-            return True
-        err = err.__cause__ or err.__context__
-    return False
-
-
 def _save_config(config: RunConfig) -> None:
     import fsspec
     import yaml
@@ -153,17 +145,6 @@ def _save_config(config: RunConfig) -> None:
     fs.makedirs(run_dir, exist_ok=True)
     text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
     fs.pipe_file(f"{run_dir}/config.yaml", text.encode())
-
-
-def _brief(manifest: dict) -> str:
-    c = manifest["counts"]
-    parts = [f"in {c['in']}", f"out {c['out']}"]
-    if c["filtered"]:
-        parts.append("filtered " + ", ".join(f"{k} {v}" for k, v in c["filtered"].items()))
-    if c["duplicates"]:
-        parts.append(f"duplicates {c['duplicates']}")
-    parts.append(f"dead-lettered {c['dead_lettered']}")
-    return "; ".join(parts)
 
 
 def print_status(run_dir: str, stage_names: list[str]) -> None:

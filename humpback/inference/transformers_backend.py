@@ -26,7 +26,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from beam_pipelines.inference.backend import (
+from humpback.inference.backend import (
     INPUT_TOO_LONG,
     Generation,
     LabelDistribution,
@@ -34,7 +34,7 @@ from beam_pipelines.inference.backend import (
     encode,
     label_tokens,
 )
-from schemas.config import InferenceConfig, Sampling
+from humpback.schemas.config import InferenceConfig, Sampling
 
 MIN_SHARED_TOKENS = 16  # below this, recomputing a prefix costs less than copying its cache
 
@@ -59,7 +59,7 @@ class PromptSeededSampler(LogitsProcessor):
 class TransformersBackend:
     def __init__(self, model_path: str, cfg: InferenceConfig):
         self.cfg = cfg
-        self.device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = cfg.settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
         if self.tokenizer.pad_token is None:

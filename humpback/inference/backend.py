@@ -1,17 +1,18 @@
 """The interface every inference backend implements, and helpers they share.
 
-Pipelines import only this module and the handler: torch, transformers and vllm are imported
-lazily by the backend that needs them, on the worker that loads it.
+torch, transformers, vllm and openai are imported lazily by the backend that needs them, on the
+worker that loads it.
 """
 
 import importlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from schemas.config import InferenceConfig, Sampling
+from humpback.schemas.config import InferenceConfig, Sampling
 
 Messages = list[dict[str, str]]
 INPUT_TOO_LONG = "input_too_long"
+TOP_LOGPROBS = 20  # next-token log-probabilities a server returns; the labels are looked up there
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,26 @@ class ChatBackend(Protocol):
     ) -> list[LabelDistribution]: ...
 
 
-BACKENDS = {
-    "transformers": "beam_pipelines.inference.transformers_backend:TransformersBackend",
-    "vllm": "beam_pipelines.inference.vllm_backend:VllmBackend",
-    "openai": "beam_pipelines.inference.openai_backend:OpenAIBackend",
+BACKENDS = {  # name: (class, the extra that installs what it imports)
+    "transformers": ("humpback.inference.transformers_backend:TransformersBackend", None),
+    "vllm": ("humpback.inference.vllm_backend:VllmBackend", "vllm"),
+    "openai": ("humpback.inference.openai_backend:OpenAIBackend", "openai"),
 }
 
 
 def load_backend(model_path: str, cfg: InferenceConfig) -> ChatBackend:
     """Import and construct the backend the config names."""
-    module, _, cls = BACKENDS[cfg.backend].partition(":")
-    return getattr(importlib.import_module(module), cls)(model_path, cfg)
+    where, extra = BACKENDS[cfg.backend]
+    module, _, cls = where.partition(":")
+    try:
+        backend = getattr(importlib.import_module(module), cls)
+    except ModuleNotFoundError as err:
+        if extra is None:
+            raise
+        raise ModuleNotFoundError(
+            f"the {cfg.backend} backend needs {err.name}: pip install 'humpback[{extra}]'"
+        ) from err
+    return backend(model_path, cfg)
 
 
 def render(tokenizer: Any, prompt: Messages, answer_prefix: str = "") -> str:

@@ -14,8 +14,9 @@ from collections.abc import Awaitable
 from openai import AsyncOpenAI, OpenAIError
 from transformers import AutoTokenizer
 
-from beam_pipelines.inference.backend import (
+from humpback.inference.backend import (
     INPUT_TOO_LONG,
+    TOP_LOGPROBS,
     Generation,
     LabelDistribution,
     Messages,
@@ -23,14 +24,12 @@ from beam_pipelines.inference.backend import (
     label_tokens,
     render,
 )
-from schemas.config import InferenceConfig, Sampling
-
-TOP_LOGPROBS = 20
+from humpback.schemas.config import InferenceConfig, Sampling
 
 
 class OpenAIBackend:
     def __init__(self, model_path: str, cfg: InferenceConfig):
-        server = cfg.server
+        server = cfg.settings
         self.cfg = cfg
         self.model = server.model or model_path
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)  # lengths, logprob prompts

@@ -4,23 +4,22 @@ import math
 
 from vllm import LLM, SamplingParams
 
-from beam_pipelines.inference.backend import (
+from humpback.inference.backend import (
     INPUT_TOO_LONG,
+    TOP_LOGPROBS,
     Generation,
     LabelDistribution,
     Messages,
     encode,
     label_tokens,
 )
-from schemas.config import InferenceConfig, Sampling
-
-TOP_LOGPROBS = 20
+from humpback.schemas.config import InferenceConfig, Sampling
 
 
 class VllmBackend:
     def __init__(self, model_path: str, cfg: InferenceConfig):
         self.cfg = cfg
-        self.llm = LLM(model=model_path, enable_prefix_caching=True, **cfg.engine_args)
+        self.llm = LLM(model=model_path, enable_prefix_caching=True, **cfg.settings.engine_args)
         self.tokenizer = self.llm.get_tokenizer()
 
     def _prompts(self, prompts: list[Messages], answer_prefix: str = "") -> list[dict | None]:

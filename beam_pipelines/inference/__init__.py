@@ -1,1 +1,0 @@
-"""Inference backends behind one interface, and the Beam ModelHandler that runs them."""

@@ -1,0 +1,5 @@
+import sys
+
+from humpback.run.cli import main
+
+sys.exit(main())

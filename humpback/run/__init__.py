@@ -1,0 +1,1 @@
+"""The run: the stage graph, planning, manifests and the `humpback` command."""

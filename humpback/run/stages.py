@@ -1,0 +1,145 @@
+"""The stages of a run: seed -> train_backward, train_seed; segment -> augment ->
+(curate_t -> train_t) x T. Each declares its config sections, inputs and outputs once."""
+
+import json
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from functools import partial
+
+import apache_beam as beam
+import fsspec
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from humpback.beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
+from humpback.beam_pipelines.counting import run_and_count
+from humpback.beam_pipelines.io.corpus import expand_paths
+from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
+from humpback.run.graph import Model, Ref, Stage, StageResult, StageRun
+from humpback.schemas.config import RunConfig
+from humpback.schemas.records import Candidate, DeadLetter, Scored, SeedPair, Segment, SFTExample
+from humpback.storage.shards import shard_files, write_rows
+
+SEED = Ref("seed", SeedPair)
+
+
+def build_stages(config: RunConfig) -> list[Stage]:
+    """The run's stages in order; M_t is scored by the model before it (M0 for t = 1)."""
+    stages = [
+        Stage("seed", run_seed, ("seed",), outputs=(SeedPair, DeadLetter)),
+        Stage("train_backward", partial(run_training, role="backward"),
+              ("base_model", "training.backward"), {"seed": SEED}, (Model,), resumable=True),
+        Stage("train_seed", partial(run_training, role="seed"),
+              ("base_model", "training.seed", "tags"), {"seed": SEED}, (Model,), resumable=True),
+        Stage("segment", run_segment, ("corpus", "segment"), outputs=(Segment, DeadLetter)),
+        Stage("augment", run_augment, ("augment",),
+              {"segments": Ref("segment", Segment), "model": Ref("train_backward", Model)},
+              (Candidate, DeadLetter)),
+    ]  # fmt: skip
+    scorer = "train_seed"
+    for t in range(1, config.iterations + 1):
+        stages += [
+            Stage(f"curate_{t}", partial(run_curate, t=t), ("curate", "tags"),
+                  {"candidates": Ref("augment", Candidate), "scorer": Ref(scorer, Model)},
+                  (Scored, SFTExample, DeadLetter)),
+            Stage(f"train_{t}", partial(run_training, role="iteration"),
+                  ("base_model", "training.iteration", "training.mix", "tags"),
+                  {"seed": SEED, "curated": Ref(f"curate_{t}", SFTExample)}, (Model,),
+                  resumable=True),
+        ]  # fmt: skip
+        scorer = f"train_{t}"
+    return stages
+
+
+def run_seed(run: StageRun) -> StageResult:
+    cfg = run.config.seed
+    rows = read_raw_rows(cfg.path)
+    pairs, dead, filtered = select_seed_pairs(rows, cfg)
+    if not pairs:
+        raise RuntimeError(f"seed: no valid pairs in {cfg.path}")
+    write_rows(pairs, run.folder, SeedPair)
+    write_rows(dead, run.folder, DeadLetter)
+    counts = {"in": len(rows), "out": len(pairs), "dead_lettered": len(dead)}
+    return StageResult({**counts, **{f"filtered:{k}": v for k, v in filtered.items()}})
+
+
+def run_training(run: StageRun, role: str) -> StageResult:
+    """Write the job's spec into the stage folder and run it, in process or via the launcher."""
+    from humpback.training.job import TrainingJob, run_job
+
+    training = run.config.training
+    job = TrainingJob(
+        role=role,
+        base_model=run.ctx.base_model,
+        stage_dir=run.folder,
+        seed_shards=shard_files(run.inputs["seed"]),
+        curated_shards=shard_files(run.inputs["curated"]) if "curated" in run.inputs else [],
+        tags=run.config.tags,
+        mix=training.mix,
+        hp=getattr(training, role),
+    )
+    spec = f"{run.folder}/job.json"
+    with fsspec.open(spec, "w") as f:
+        f.write(job.model_dump_json(indent=1))
+    if training.launcher is None:
+        metrics = run_job(job)
+    else:
+        command = training.launcher.format(spec=shlex.quote(spec), python=sys.executable)
+        print(f"{run.stage}: {command}", flush=True)
+        result = subprocess.run(command, shell=True)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{run.stage}: the launcher exited with {result.returncode}: {command}"
+            )
+        with fsspec.open(f"{run.folder}/metrics.json") as f:
+            metrics = json.load(f)
+    n = metrics["examples"]
+    return StageResult({"in": n, "out": n}, metrics)
+
+
+def run_beam(run: StageRun, build: Callable[[beam.Pipeline], None]) -> StageResult:
+    """Build and run one Beam pipeline with the run's Beam options; its counters are the counts."""
+    pipeline = beam.Pipeline(options=PipelineOptions(run.ctx.beam_args))
+    build(pipeline)
+    return StageResult(run_and_count(pipeline))
+
+
+def run_segment(run: StageRun) -> StageResult:
+    files = expand_paths(run.config.corpus.paths)
+    return run_beam(
+        run,
+        lambda p: segment_pipeline.build(
+            p, files, run.config.corpus, run.config.segment, run.folder
+        ),
+    )
+
+
+def run_augment(run: StageRun) -> StageResult:
+    return run_beam(
+        run,
+        lambda p: augment_pipeline.build(
+            p,
+            run.inputs["segments"],
+            run.inputs["model"],
+            run.config.augment,
+            run.folder,
+            run.ctx.inference_cache,
+        ),
+    )
+
+
+def run_curate(run: StageRun, t: int) -> StageResult:
+    return run_beam(
+        run,
+        lambda p: curate_pipeline.build(
+            p,
+            run.inputs["candidates"],
+            run.inputs["scorer"],
+            run.config.curate,
+            t,
+            run.config.tags,
+            run.folder,
+            run.ctx.inference_cache,
+        ),
+    )
