@@ -227,7 +227,7 @@ def test_a_remote_stage_folder_resumes_from_its_checkpoints_and_gets_the_model(
 ):
     import fsspec
 
-    from humpback.beam_pipelines.io.model_folders import local_copy, upload
+    from humpback.storage.folders import local_copy, upload
     from humpback.training.sft import train
 
     first = job_for("seed", tiny_model, tmp_path, shards, max_steps=2, save_steps=2)
