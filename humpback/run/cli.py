@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from humpback.run.manifest import read_manifest
+from humpback.run.memory import map_large_blocks
 from humpback.run.plan import Interrupted, PlanError
 from humpback.schemas.config import ConfigError, RunConfig, load_config
 
@@ -26,6 +27,7 @@ class _WithoutBeamImportNoise(logging.Filter):
 
 def main(argv: list[str] | None = None) -> int:
     logging.getLogger().addFilter(_WithoutBeamImportNoise())
+    map_large_blocks()
     if not sys.stderr.isatty():  # no progress bars redrawn into a log; stages print progress lines
         os.environ.setdefault("TQDM_DISABLE", "1")
     argv = sys.argv[1:] if argv is None else argv

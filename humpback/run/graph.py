@@ -1,18 +1,16 @@
 """The stage graph: a stage declares its config sections, inputs and outputs once, and its
 folders, input paths, fingerprint and manifest follow from that declaration."""
 
-import ctypes
-import gc
 import hashlib
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from humpback.run.manifest import counts_from, read_manifest, write_manifest
+from humpback.run.memory import release_memory
 from humpback.schemas.config import RunConfig
 from humpback.schemas.records import Record
 from humpback.storage.folders import read_text, remove_folder, write_text
@@ -84,9 +82,13 @@ class RunContext:
 
     @cached_property
     def base_model(self) -> str:
+        """The base model's folder or hub id; the embedded model is converted on first use, and
+        what the conversion held is handed back before a stage trains."""
         from humpback.inference.embedded_model import resolve_model
 
-        return resolve_model(self.config.base_model)
+        model = resolve_model(self.config.base_model)
+        release_memory()
+        return model
 
 
 @dataclass(frozen=True)
@@ -157,15 +159,3 @@ def execute(ctx: RunContext, stage: Stage) -> dict:
             "wall_s": round(time.monotonic() - start, 2),
         },
     )
-
-
-def release_memory() -> None:
-    """Give the memory a finished stage freed back to the OS, so that the next stage of the run
-    does not add its peak to it: collect reference cycles (a Trainer's), then trim glibc's heap,
-    which keeps freed pages otherwise."""
-    gc.collect()
-    if sys.platform == "linux":
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except OSError:  # not glibc
-            pass
