@@ -11,6 +11,7 @@ from functools import partial
 import apache_beam as beam
 import fsspec
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.utils import shared
 
 from humpback.beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
 from humpback.beam_pipelines.counting import run_and_count
@@ -102,7 +103,11 @@ def run_beam(run: StageRun, build: Callable[[beam.Pipeline], None]) -> StageResu
     """Build and run one Beam pipeline with the run's Beam options; its counters are the counts."""
     pipeline = beam.Pipeline(options=PipelineOptions(run.ctx.beam_args))
     build(pipeline)
-    return StageResult(run_and_count(pipeline))
+    counts = run_and_count(pipeline)
+    # Beam keeps the last model RunInference loaded in this process alive for a next pipeline
+    # (apache_beam.utils.shared); the run's next stage trains or loads another model instead.
+    shared._shared_map._keepalive = (None, None)
+    return StageResult(counts)
 
 
 def run_segment(run: StageRun) -> StageResult:
