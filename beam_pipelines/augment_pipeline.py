@@ -2,16 +2,12 @@
 
 import apache_beam as beam
 
-from humpback.beam_pipelines.counting import count
+from humpback.beam_pipelines.counting import count_out
 from humpback.beam_pipelines.io.shards import read_shards
 from humpback.beam_pipelines.run_task import RunTask
 from humpback.schemas.config import InferenceConfig
 from humpback.storage.shards import count_rows, shard_files
 from humpback.tasks.backtranslate import Backtranslate
-
-
-def _count_out(candidate: dict) -> None:
-    count("out")
 
 
 def build(
@@ -28,4 +24,4 @@ def build(
     candidates = read_shards(pipeline, segments) | RunTask(
         "augment", task, model_path, cfg, out_dir, total, cache_dir
     )
-    candidates | "Count out" >> beam.Map(_count_out)
+    candidates | "Count out" >> beam.Map(count_out)

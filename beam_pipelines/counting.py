@@ -11,6 +11,12 @@ def count(name: str, n: int = 1) -> None:
     beam.metrics.Metrics.counter(NAMESPACE, name).inc(n)
 
 
+def count_out(element):
+    """Count an element as the stage's output, passing it on."""
+    count("out")
+    return element
+
+
 def run_and_count(pipeline: beam.Pipeline) -> dict[str, int]:
     """Run a pipeline to completion and return its humpback counters."""
     result = pipeline.run()

@@ -7,7 +7,7 @@ import hashlib
 
 import apache_beam as beam
 
-from humpback.beam_pipelines.counting import count
+from humpback.beam_pipelines.counting import count, count_out
 from humpback.beam_pipelines.io.corpus import read_documents
 from humpback.beam_pipelines.io.documents import Document, ReadError
 from humpback.beam_pipelines.io.shards import write_shards
@@ -103,11 +103,6 @@ def _dead(err: ReadError) -> dict:
     )
 
 
-def _count_out(segment: dict) -> dict:
-    count("out")
-    return segment
-
-
 def build(
     pipeline: beam.Pipeline,
     files: list[str],
@@ -127,5 +122,5 @@ def build(
         segments = segments | "Exact dedup" >> DropExactDuplicates()
     if cfg.dedup.near:
         segments = segments | "Near dedup" >> DropNearDuplicates(cfg.dedup.near)
-    write_shards(segments | "Count out" >> beam.Map(_count_out), out_dir, Segment)
+    write_shards(segments | "Count out" >> beam.Map(count_out), out_dir, Segment)
     write_shards(results[DEAD], out_dir, DeadLetter)
