@@ -1,27 +1,38 @@
-"""The `augment` pipeline: the backward model M_yx writes an instruction for every segment."""
+"""The `augment` pipeline: the backward model M_yx writes an instruction for every segment, and
+(optionally) scores how much the segment raises that instruction's likelihood (PMI)."""
 
 import apache_beam as beam
 
 from humpback.beam_pipelines.counting import count_out
 from humpback.beam_pipelines.io.shards import read_shards
-from humpback.beam_pipelines.run_task import RunTask
-from humpback.schemas.config import InferenceConfig
+from humpback.beam_pipelines.run_task import RunTask, write_task_outputs
+from humpback.schemas.config import AugmentConfig
+from humpback.schemas.records import Candidate
 from humpback.storage.shards import count_rows, shard_files
-from humpback.tasks.backtranslate import Backtranslate
+from humpback.tasks.backtranslate import Backtranslate, Demonstration
+from humpback.tasks.likelihood import InstructionPMI
 
 
 def build(
     pipeline: beam.Pipeline,
     segments: str,
     model_path: str,
-    cfg: InferenceConfig,
+    cfg: AugmentConfig,
     out_dir: str,
+    demonstrations: tuple[Demonstration, ...] = (),
     cache_dir: str | None = None,
 ) -> None:
     """Candidates from the segments shards that the glob `segments` matches."""
-    task = Backtranslate(backward_model=model_path)
     total = count_rows(shard_files(segments))
-    candidates = read_shards(pipeline, segments) | RunTask(
-        "augment", task, model_path, cfg, out_dir, total, cache_dir
-    )
-    candidates | "Count out" >> beam.Map(count_out)
+    write = Backtranslate(model_path, demonstrations, cfg.check_form)
+    outputs = [
+        read_shards(pipeline, segments)
+        | "Backtranslate" >> RunTask("augment", write, model_path, cfg, total, cache_dir)
+    ]
+    if cfg.pmi:
+        pmi = InstructionPMI(demonstrations)
+        outputs.append(
+            outputs[-1]["records"]
+            | "PMI" >> RunTask("augment pmi", pmi, model_path, cfg, None, cache_dir, False)
+        )
+    write_task_outputs(outputs, out_dir, Candidate) | "Count out" >> beam.Map(count_out)

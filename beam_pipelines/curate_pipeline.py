@@ -1,25 +1,41 @@
-"""The `curate_t` pipeline: a scorer model rates every candidate; keep those scored >= k."""
+"""The `curate_t` pipeline: a scorer model rates every candidate; keep those that pass.
+
+The rubric keeps a score >= k; the likelihood thresholds keep a PMI >= min_pmi (recorded by
+augment) and an IFD <= max_ifd under the scorer; `combined` asks for both.
+"""
 
 import apache_beam as beam
 
 from humpback.beam_pipelines.counting import count
 from humpback.beam_pipelines.io.shards import read_shards, write_shards
-from humpback.beam_pipelines.run_task import RunTask
+from humpback.beam_pipelines.run_task import RunTask, write_task_outputs
 from humpback.schemas.config import CurateConfig, TagsConfig
-from humpback.schemas.records import SFTExample
+from humpback.schemas.records import Scored, SFTExample
 from humpback.storage.shards import count_rows, shard_files
+from humpback.tasks.likelihood import AnswerIFD
 from humpback.tasks.score import Score
 from humpback.tasks.tags import tagged
 
 
-def keep_at_least(k: int):
+def why_dropped(scored: dict, cfg: CurateConfig) -> str | None:
+    """The first threshold a scored candidate misses, or None when it is kept."""
+    if cfg.rubric and scored["score"] < cfg.k:
+        return "below_k"
+    if cfg.uses_likelihood:
+        if scored["pmi"] is None or scored["pmi"] < cfg.min_pmi:
+            return "below_min_pmi"
+        if scored["ifd"] > cfg.max_ifd:
+            return "above_max_ifd"
+    return None
+
+
+def keep_passing(cfg: CurateConfig):
     def keep(scored: dict) -> bool:
-        count(f"score:{scored['score']}")
-        if scored["score"] >= k:
-            count("out")
-            return True
-        count("filtered:below_k")
-        return False
+        if scored["score"] is not None:
+            count(f"score:{scored['score']}")
+        reason = why_dropped(scored, cfg)
+        count(f"filtered:{reason}" if reason else "out")
+        return reason is None
 
     return keep
 
@@ -43,6 +59,16 @@ def to_sft_example(tags: TagsConfig):
     return convert
 
 
+def scoring_tasks(cfg: CurateConfig, scorer_path: str, iteration: int) -> list:
+    """The tasks the mode runs with the scorer, in order."""
+    tasks = []
+    if cfg.rubric:
+        tasks.append(Score(scorer_model=scorer_path, iteration=iteration, mode=cfg.rubric))
+    if cfg.uses_likelihood:
+        tasks.append(AnswerIFD(scorer_model=scorer_path, iteration=iteration))
+    return tasks
+
+
 def build(
     pipeline: beam.Pipeline,
     candidates: str,
@@ -54,14 +80,20 @@ def build(
     cache_dir: str | None = None,
 ) -> None:
     """Scored and curated shards from the candidates shards that the glob `candidates` matches."""
-    task = Score(scorer_model=scorer_path, iteration=iteration, mode=cfg.mode)
+    stage = f"curate_{iteration}"
     total = count_rows(shard_files(candidates))
-    scored = read_shards(pipeline, candidates) | RunTask(
-        f"curate_{iteration}", task, scorer_path, cfg, out_dir, total, cache_dir
-    )
+    records, outputs = read_shards(pipeline, candidates), []
+    for i, task in enumerate(scoring_tasks(cfg, scorer_path, iteration)):
+        name = stage if i == 0 else f"{stage} {type(task).__name__}"
+        outputs.append(
+            records
+            | type(task).__name__
+            >> RunTask(name, task, scorer_path, cfg, total if i == 0 else None, cache_dir, i == 0)
+        )
+        records = outputs[-1]["records"]
     curated = (
-        scored
-        | "Keep score >= k" >> beam.Filter(keep_at_least(cfg.k))
+        write_task_outputs(outputs, out_dir, Scored)
+        | "Keep passing" >> beam.Filter(keep_passing(cfg))
         | "To SFT rows" >> beam.Map(to_sft_example(tags))
     )
     write_shards(curated, out_dir, SFTExample)

@@ -7,16 +7,24 @@ from typing import Any
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from humpback.beam_pipelines.counting import count
-from humpback.inference.backend import ChatBackend, Generation, LabelDistribution, load_backend
+from humpback.inference.backend import (
+    ChatBackend,
+    Generation,
+    LabelDistribution,
+    Likelihood,
+    load_backend,
+)
 from humpback.inference.request_cache import RequestCache, model_fingerprint
 from humpback.schemas.config import InferenceConfig
 from humpback.storage.folders import local_copy
 from humpback.tasks.task import Task
 
+RESULTS = {"text": Generation, "labels": LabelDistribution, "likelihood": Likelihood}
+
 
 class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
-    """Elements are dicts with a `prompt` (chat messages); the inference is a Generation, or a
-    LabelDistribution for a task that reads labels."""
+    """Elements are dicts with a `prompt` (chat messages, or continuations); the inference is a
+    Generation, a LabelDistribution or a Likelihood, as the task reads."""
 
     def __init__(
         self, model_path: str, cfg: InferenceConfig, task: Task, cache_dir: str | None = None
@@ -33,7 +41,7 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
 
     def load_model(self) -> ChatBackend:
         if self.cache_dir:
-            kind = Generation if self.task.reads == "text" else LabelDistribution
+            kind = RESULTS[self.task.reads]
             served = getattr(self.cfg.settings, "model", None)
             model_key = [model_fingerprint(self.model_path), served]
             self.cache = RequestCache(self.cache_dir, json.dumps(model_key), kind)
@@ -43,6 +51,8 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         """What besides the model and the prompt decides a result."""
         if self.task.reads == "text":
             return {"backend": self.cfg.backend, "sampling": self.cfg.sampling.model_dump()}
+        if self.task.reads == "likelihood":
+            return {"backend": self.cfg.backend, "likelihood": True}
         return {
             "backend": self.cfg.backend,
             "prefix": self.task.answer_prefix,
@@ -52,6 +62,8 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
     def infer(self, model: ChatBackend, prompts: list) -> list:
         if self.task.reads == "text":
             return model.generate(prompts, self.cfg.sampling)
+        if self.task.reads == "likelihood":
+            return model.likelihood(prompts)
         return model.label_distribution(prompts, self.task.answer_prefix, list(self.task.labels))
 
     def run_inference(

@@ -1,8 +1,9 @@
-"""One Beam transform runs any task: prompt, RunInference with dead letters, parse, write.
+"""One Beam transform runs any task: prompt, RunInference with dead letters, parse.
 
-Every input is counted `in`; every input that gives no record (a failed batch, a backend error,
-an answer the task rejects) is counted `dead_lettered` and written as a dead letter with the
-reason. Counting `out` and `filtered` is the stage's, after the task.
+Every input is counted `in` (unless an earlier task of the stage counted it); every input that
+gives no record (a failed batch, a backend error, an answer the task rejects) is counted
+`dead_lettered` and becomes a dead letter with the reason; an answer the task drops on purpose
+is counted `filtered:<reason>`. Counting `out` and writing is the stage's, after its tasks.
 """
 
 import apache_beam as beam
@@ -12,13 +13,14 @@ from humpback.beam_pipelines.counting import count
 from humpback.beam_pipelines.io.shards import write_shards
 from humpback.beam_pipelines.model_handler import ChatModelHandler
 from humpback.beam_pipelines.progress import ReportProgress
-from humpback.inference.backend import encode
+from humpback.inference.backend import encode, encode_continuation
+from humpback.inference.chat_template import load_tokenizer
 from humpback.schemas.config import InferenceConfig
-from humpback.schemas.records import DeadLetter
+from humpback.schemas.records import DeadLetter, FilteredOut, Record
 from humpback.storage.folders import local_copy
-from humpback.tasks.task import Rejected, Task
+from humpback.tasks.task import Filtered, Rejected, Task
 
-DEAD = DeadLetter.shard
+DEAD, FILTERED = DeadLetter.shard, FilteredOut.shard
 
 
 class PromptRequests(beam.DoFn):
@@ -30,19 +32,25 @@ class PromptRequests(beam.DoFn):
 
     MARGIN = 8  # tokens for an answer prefix and re-tokenisation at the cut
 
-    def __init__(self, task: Task, model_path: str, max_tokens: int):
+    def __init__(self, task: Task, model_path: str, max_tokens: int, counts_in: bool = True):
         self.task, self.model_path, self.max_tokens = task, model_path, max_tokens
+        self.counts_in = counts_in
 
     def setup(self):
-        from transformers import AutoTokenizer
+        self.tokenizer = load_tokenizer(local_copy(self.model_path))
 
-        self.tokenizer = AutoTokenizer.from_pretrained(local_copy(self.model_path))
+    def length(self, prompt) -> int:
+        """The prompt's tokens; for continuations, the longest prompt and text."""
+        if self.task.reads == "likelihood":
+            return max(len(encode_continuation(self.tokenizer, p, t)[0]) for p, t in prompt)
+        (ids,) = encode(self.tokenizer, [prompt], 1 << 30)
+        return len(ids)
 
     def process(self, record: dict):
-        count("in")
+        if self.counts_in:
+            count("in")
         prompt = self.task.prompt(record)
-        (ids,) = encode(self.tokenizer, [prompt], 1 << 30)
-        excess = len(ids) - (self.max_tokens - self.MARGIN)
+        excess = self.length(prompt) - (self.max_tokens - self.MARGIN)
         if excess > 0:
             field = self.task.cut_field
             text = self.tokenizer(record[field], add_special_tokens=False)["input_ids"]
@@ -62,10 +70,18 @@ class ParseAnswers(beam.DoFn):
         record, output = result.example["record"], result.inference
         if output.error:
             parsed = Rejected(output.error)
+        elif self.task.reads == "likelihood":
+            parsed = self.task.parse(record, (output.logprobs, output.tokens))
         else:
             parsed = self.task.parse(
                 record, output.text if self.task.reads == "text" else output.probs
             )
+        if isinstance(parsed, Filtered):
+            count(f"filtered:{parsed.reason}")
+            yield beam.pvalue.TaggedOutput(
+                FILTERED, FilteredOut.row(self.stage, record["id"], parsed.reason, raw=parsed.raw)
+            )
+            return
         if isinstance(parsed, Rejected):
             count("dead_lettered")
             yield beam.pvalue.TaggedOutput(
@@ -90,8 +106,9 @@ def _failed_batch(stage: str):
 class RunTask(beam.PTransform):
     """Run `task` with the model at `model_path` over a PCollection of records.
 
-    Writes the task's records and the dead letters to `out_dir` as shards, and returns the
-    records for the stage's further steps.
+    Returns {"records", "dead", "filtered"}: the task's records, the dead letters and the
+    records it dropped; `write_task_outputs` writes them. A stage that chains tasks counts its
+    inputs `in` once, in its first task (`counts_in`).
     """
 
     def __init__(
@@ -100,17 +117,19 @@ class RunTask(beam.PTransform):
         task: Task,
         model_path: str,
         cfg: InferenceConfig,
-        out_dir: str,
         total: int | None = None,
         cache_dir: str | None = None,
+        counts_in: bool = True,
     ):
         super().__init__()
         self.stage, self.task, self.model_path, self.cfg = stage, task, model_path, cfg
-        self.out_dir, self.total, self.cache_dir = out_dir, total, cache_dir
+        self.total, self.cache_dir, self.counts_in = total, cache_dir, counts_in
 
-    def expand(self, records: beam.PCollection) -> beam.PCollection:
+    def expand(self, records: beam.PCollection):  # {"records", "dead", "filtered"}
         handler = ChatModelHandler(self.model_path, self.cfg, self.task, self.cache_dir)
-        prompts = PromptRequests(self.task, self.model_path, self.cfg.max_input_tokens)
+        prompts = PromptRequests(
+            self.task, self.model_path, self.cfg.max_input_tokens, self.counts_in
+        )
         results, failures = (
             records
             | "Prompt" >> beam.ParDo(prompts)
@@ -120,13 +139,25 @@ class RunTask(beam.PTransform):
             results
             | "Progress" >> beam.ParDo(ReportProgress(self.stage, self.total, "records"))
             | "Parse"
-            >> beam.ParDo(ParseAnswers(self.task, self.stage)).with_outputs(DEAD, main="records")
+            >> beam.ParDo(ParseAnswers(self.task, self.stage)).with_outputs(
+                DEAD, FILTERED, main="records"
+            )
         )
         failed = failures.failed_inferences | "Failed batches" >> beam.FlatMap(
             _failed_batch(self.stage)
         )
-        write_shards(parsed.records, self.out_dir, self.task.record)
-        write_shards(
-            (parsed[DEAD], failed) | "Dead letters" >> beam.Flatten(), self.out_dir, DeadLetter
-        )
-        return parsed.records
+        dead = (parsed[DEAD], failed) | "Dead letters" >> beam.Flatten()
+        return {"records": parsed.records, "dead": dead, "filtered": parsed[FILTERED]}
+
+
+def write_task_outputs(
+    outputs: list[dict[str, beam.PCollection]], out_dir: str, record: type[Record]
+) -> beam.PCollection:
+    """Write the last task's records, and every task's dead letters and dropped records, as
+    shards in `out_dir`; returns the records."""
+    records = outputs[-1]["records"]
+    write_shards(records, out_dir, record)
+    for name, kind in (("dead", DeadLetter), ("filtered", FilteredOut)):
+        pcolls = tuple(o[name] for o in outputs)
+        write_shards(pcolls | f"All {name}" >> beam.Flatten(), out_dir, kind)
+    return records

@@ -30,6 +30,9 @@ class SeedConfig(Strict):
     output_field: str = "response"
     exclude_field: str | None = Field(None, description="rows where this field is true are dropped")
     limit: int | None = Field(None, gt=0)
+    holdout: int = Field(
+        40, ge=0, description="pairs (a seeded draw) kept out of training to measure the method"
+    )
 
 
 class CorpusConfig(Strict):
@@ -167,10 +170,50 @@ class InferenceConfig(Strict):
         return getattr(self, self.backend) or BACKEND_SETTINGS[self.backend]()
 
 
+class DemonstrationsConfig(Strict):
+    """Seed pairs shown to M_yx before each segment, as earlier turns of the same request."""
+
+    count: int = Field(3, ge=0, description="0: none (the paper's prompt alone)")
+    choose: Literal["shortest", "random"] = Field(
+        "random", description="among well-formed pairs whose output fits max_chars"
+    )
+    max_chars: int = Field(600, gt=0)
+    seed: int = 0
+
+
+class AugmentConfig(InferenceConfig):
+    demonstrations: DemonstrationsConfig = DemonstrationsConfig()
+    check_form: bool = Field(
+        True, description="drop instructions that are not requests or questions (with a reason)"
+    )
+    pmi: bool = Field(True, description="record each candidate's instruction-answer PMI under M_yx")
+
+
 class CurateConfig(InferenceConfig):
-    mode: Literal["generate", "logprobs"] = "generate"
-    k: int = Field(5, ge=1, le=5, description="keep candidates scored >= k")
+    """The paper's rubric (`generate`: the scorer writes "Score: N"; `logprobs`: its distribution
+    over 1..5), `likelihood` (PMI under M_yx and IFD under the scorer, no rubric) or
+    `combined` (the rubric read from log-probabilities, and both likelihood thresholds)."""
+
+    mode: Literal["generate", "logprobs", "likelihood", "combined"] = "generate"
+    k: int = Field(5, ge=1, le=5, description="rubric modes: keep candidates scored >= k")
+    min_pmi: float = Field(
+        0.1, description="likelihood modes: keep a PMI (nats per instruction token) >= this"
+    )
+    max_ifd: float = Field(
+        1.0, gt=0, description="likelihood modes: keep an IFD (perplexity ratio) <= this"
+    )
     sampling: Sampling = Sampling(temperature=0.0, max_new_tokens=128)
+
+    @property
+    def rubric(self) -> Literal["generate", "logprobs"] | None:
+        """How the rubric score is read, or None when the mode uses none."""
+        return {"generate": "generate", "logprobs": "logprobs", "combined": "logprobs"}.get(
+            self.mode
+        )
+
+    @property
+    def uses_likelihood(self) -> bool:
+        return self.mode in ("likelihood", "combined")
 
 
 class LoraSettings(Strict):
@@ -241,17 +284,55 @@ class TagsConfig(Strict):
     )
 
 
+LIKELIHOOD_BACKENDS = ("transformers", "vllm")
+
+
+class MeasureConfig(Strict):
+    """The method's measures on the held-out seed pairs (the `measure` stage)."""
+
+    enabled: bool = True
+    pairs: int | None = Field(None, gt=0, description="use at most this many held-out pairs")
+    answer_chars: int = Field(1500, gt=0, description="answers are cut to this many characters")
+    boilerplate: str | None = Field(
+        None,
+        description="folder of saved pages (<site>/source.html with expected.html, the main "
+        "content) whose other text makes boilerplate answers; unset: no boilerplate pairs",
+    )
+    embeddings: bool = Field(True, description="embedding cosine (the wordllama package)")
+    inference: InferenceConfig = InferenceConfig()
+
+
 class RunConfig(Strict):
     run_dir: str
     base_model: str = "embedded:SmolLM2-135M-Instruct"
     seed: SeedConfig
     corpus: CorpusConfig
     segment: SegmentConfig = SegmentConfig()
-    augment: InferenceConfig = InferenceConfig()
+    augment: AugmentConfig = AugmentConfig()
     curate: CurateConfig = CurateConfig()
     iterations: int = Field(2, ge=1)
     training: TrainingRoles = TrainingRoles()
     tags: TagsConfig = TagsConfig()
+    chat_template: str | None = Field(
+        None,
+        description="a Jinja chat template for every model of the run; unset: the base model's "
+        "own, or a plain default where its tokenizer has none",
+    )
+    measure: MeasureConfig = MeasureConfig()
+
+    @model_validator(mode="after")
+    def _likelihood_backends(self) -> "RunConfig":
+        needs = {"augment": self.augment.pmi, "curate": self.curate.uses_likelihood}
+        for step, needed in needs.items():
+            backend = getattr(self, step).backend
+            if needed and backend not in LIKELIHOOD_BACKENDS:
+                raise ValueError(
+                    f"{step}: likelihoods need a backend of {LIKELIHOOD_BACKENDS}, not {backend} "
+                    "(set augment.pmi: false, or a curate.mode of generate or logprobs)"
+                )
+        if self.curate.uses_likelihood and not self.augment.pmi:
+            raise ValueError(f"curate.mode {self.curate.mode} reads the PMI: set augment.pmi")
+        return self
 
 
 class ConfigError(ValueError):

@@ -42,6 +42,12 @@ class SeedPair(Record):
     source: str
 
 
+class HeldOutPair(SeedPair):
+    """A seed pair no model of the run trains on: the method's measures are taken on it."""
+
+    shard: ClassVar[str] = "heldout"
+
+
 class Segment(Record):
     """Text under one header, with its provenance (record_offset: byte offset, or row number)."""
 
@@ -60,16 +66,24 @@ class Segment(Record):
 
 
 class Candidate(Segment):
+    """A segment with its generated instruction; `pmi`: how much the segment raises the
+    instruction's likelihood under M_yx, in nats per instruction token."""
+
     shard: ClassVar[str] = "candidates"
     instruction: str
     backward_model: str
+    pmi: float | None = None
 
 
 class Scored(Candidate):
+    """A candidate as a scorer saw it: the rubric's score (and expected score, reading
+    log-probabilities) and `ifd`, the answer's instruction-following difficulty under it."""
+
     shard: ClassVar[str] = "scored"
-    score: int | None
-    expected_score: float | None
-    scorer_raw: str
+    score: int | None = None
+    expected_score: float | None = None
+    scorer_raw: str = ""
+    ifd: float | None = None
     scorer_model: str
     iteration: int
 
@@ -103,6 +117,12 @@ class DeadLetter(Record):
         return cls(
             stage=stage, input_id=input_id, error=error, message=message[:1000], raw=raw[:2000]
         ).model_dump()
+
+
+class FilteredOut(DeadLetter):
+    """An input a task dropped on purpose (a malformed instruction), and why."""
+
+    shard: ClassVar[str] = "filtered"
 
 
 _SCALARS = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}

@@ -26,13 +26,14 @@ def embedded_model() -> str:
 @pytest.fixture(scope="session")
 def make_tiny_model(tmp_path_factory, embedded_model):
     """Saves a 2-layer random model of a transformers `model_type` (extra config fields as
-    keywords) with the embedded model's tokenizer and chat template; returns its folder."""
+    keywords) with the embedded model's tokenizer, and its chat template unless `template` is
+    False (a base model's tokenizer); returns its folder."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(embedded_model)
 
-    def make(model_type: str = "llama", **fields) -> str:
+    def make(model_type: str = "llama", template: bool = True, **fields) -> str:
         config = AutoConfig.for_model(
             model_type,
             vocab_size=len(tokenizer),
@@ -49,12 +50,21 @@ def make_tiny_model(tmp_path_factory, embedded_model):
             **fields,
         )
         torch.manual_seed(0)
-        path = tmp_path_factory.mktemp(f"tiny-{model_type}")
+        path = tmp_path_factory.mktemp(f"tiny-{model_type}{'' if template else '-base'}")
         AutoModelForCausalLM.from_config(config).save_pretrained(path)
-        tokenizer.save_pretrained(path)
+        saved = AutoTokenizer.from_pretrained(embedded_model)
+        if not template:
+            saved.chat_template = None
+        saved.save_pretrained(path)
         return str(path)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(make_tiny_model) -> str:
+    """The tiny Llama with a tokenizer that has no chat template, as base LLaMA's has none."""
+    return make_tiny_model(template=False)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ import yaml
 from humpback.schemas.config import WEB_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_1", "train_1"]
+STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_1", "train_1",
+          "measure"]  # fmt: skip
 
 
 def humpback(*args: str) -> subprocess.CompletedProcess:
@@ -27,15 +28,18 @@ def manifests(run_dir: Path) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory, tiny_model, data_dir) -> Path:
+def config(tmp_path_factory, tiny_base_model, data_dir) -> Path:
+    """The whole loop on a tiny base model whose tokenizer has no chat template."""
     tiny_training = {"max_steps": 2, "batch_size": 2, "max_length": 256}
     config = {
         "run_dir": str(tmp_path_factory.mktemp("runs") / "a"),
-        "base_model": tiny_model,
-        "seed": {"path": str(data_dir / "seed/oasst_first_turn_rank0.jsonl"), "limit": 12,
-                 "exclude_field": "in_alpaca_eval"},
+        "base_model": tiny_base_model,
+        "seed": {"path": str(data_dir / "seed/oasst_first_turn_rank0.jsonl"), "limit": 16,
+                 "exclude_field": "in_alpaca_eval", "holdout": 4},
         "corpus": {"paths": [str(data_dir / "web/warc/english-pages-0001.warc.gz")]},
-        "augment": {"batch_size": 4, "sampling": {"max_new_tokens": 8}},
+        # A random model writes no well-formed instruction: the form check is off here.
+        "augment": {"batch_size": 4, "sampling": {"max_new_tokens": 8}, "check_form": False},
+        "measure": {"boilerplate": str(data_dir / "web/html/readability")},
         "curate": {"mode": "logprobs", "k": 1, "batch_size": 4},
         "iterations": 1,
         "training": {"backward": tiny_training, "seed": tiny_training, "iteration": tiny_training},
@@ -59,12 +63,42 @@ def test_every_stage_completes_and_its_counts_reconcile(finished_run):
         assert (
             c["in"] == c["out"] + sum(c["filtered"].values()) + c["duplicates"] + c["dead_lettered"]
         )
-    assert found["seed"]["counts"]["out"] == 12
+    seed = found["seed"]["counts"]
+    assert seed["out"] == 16 and seed["detail"]["held_out"] == 4
     assert found["augment"]["counts"]["in"] == found["segment"]["counts"]["out"] > 0
     curate = found["curate_1"]["counts"]
     assert curate["in"] == found["augment"]["counts"]["out"]
     assert found["train_1"]["metrics"]["curated_examples"] == curate["out"] > 0
     assert (finished_run / "train_1" / "model" / "model.safetensors").exists()
+
+
+def test_a_base_model_without_a_template_trains_and_serves_with_the_default_one(finished_run):
+    from transformers import AutoTokenizer
+
+    from humpback.inference.chat_template import DEFAULT_CHAT_TEMPLATE
+
+    for stage in ["train_backward", "train_seed", "train_1"]:
+        saved = AutoTokenizer.from_pretrained(finished_run / stage / "model")
+        assert saved.chat_template == DEFAULT_CHAT_TEMPLATE
+    rendered = saved.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False)
+    assert rendered.endswith(f"<|user|>\nHi{saved.eos_token}\n")
+
+
+def test_the_measures_cover_every_model_on_the_held_out_pairs(finished_run):
+    metrics = manifests(finished_run)["measure"]["metrics"]
+    assert metrics["heldout_pairs"] == 4
+    assert metrics["probe_pairs"] == {"true": 4, "mismatched": 4, "boilerplate": 4}
+    assert set(metrics["backward_fidelity"]) == {"base", "M_yx"}
+    assert metrics["backward_fidelity"]["M_yx"]["logprob_per_token"] < 0
+    curators = metrics["curators"]
+    assert {"pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)", "rubric (M1)"} <= set(
+        curators
+    )
+    assert all(0 <= c["auc_mismatched"] <= 1 and c["pairs"] == 12 for c in curators.values())
+    assert (
+        metrics["instruction_form"]["instructions"]
+        == manifests(finished_run)["augment"]["counts"]["out"]
+    )
 
 
 def test_curated_shards_train_unchanged_in_the_stand_alone_trl_script(

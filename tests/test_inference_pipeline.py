@@ -6,10 +6,12 @@ import pyarrow.parquet as pq
 
 from humpback.beam_pipelines import augment_pipeline
 from humpback.beam_pipelines.counting import run_and_count
-from humpback.schemas.config import InferenceConfig, Sampling
+from humpback.schemas.config import AugmentConfig, Sampling
 from humpback.schemas.records import Segment
 from humpback.storage.shards import load_rows
 
+# A random model writes no well-formed instruction: the form check is off here.
+RANDOM_TEXT = AugmentConfig(check_form=False, pmi=False)
 TEXTS = ["A short answer about soil.", "word " * 900, "Water the plants daily.", "x " * 2000]
 
 
@@ -26,14 +28,18 @@ def _segments(folder, texts: list[str] = TEXTS) -> None:
 
 def _augment(model, segments, out, cfg, cache=None) -> tuple[dict, list[dict]]:
     pipeline = beam.Pipeline()
-    augment_pipeline.build(pipeline, f"{segments}/segments-*.parquet", model, cfg, str(out), cache)
+    augment_pipeline.build(
+        pipeline, f"{segments}/segments-*.parquet", model, cfg, str(out), cache_dir=cache
+    )
     counts = run_and_count(pipeline)
     return counts, sorted(load_rows(f"{out}/candidates-*.parquet"), key=lambda c: c["id"])
 
 
 def test_overlong_segments_are_cut_to_fit_and_counted_not_lost(tiny_model, tmp_path):
     _segments(tmp_path / "segments")
-    cfg = InferenceConfig(max_input_tokens=256, sampling=Sampling(max_new_tokens=4))
+    cfg = RANDOM_TEXT.model_copy(
+        update={"max_input_tokens": 256, "sampling": Sampling(max_new_tokens=4)}
+    )
     counts, candidates = _augment(tiny_model, tmp_path / "segments", tmp_path / "out", cfg)
     assert counts["truncated_inputs"] == 2 and counts.get("dead_lettered", 0) == 0
     assert [c["text"] for c in candidates] == TEXTS  # the candidates keep the whole segment
@@ -41,7 +47,9 @@ def test_overlong_segments_are_cut_to_fit_and_counted_not_lost(tiny_model, tmp_p
 
 def test_a_rerun_reads_the_cache_and_a_new_sampling_does_not(tiny_model, tmp_path):
     _segments(tmp_path / "segments")
-    cfg = InferenceConfig(batch_size=3, sampling=Sampling(temperature=1.0, max_new_tokens=6))
+    cfg = RANDOM_TEXT.model_copy(
+        update={"batch_size": 3, "sampling": Sampling(temperature=1.0, max_new_tokens=6)}
+    )
     cache = str(tmp_path / "cache")
     first, a = _augment(tiny_model, tmp_path / "segments", tmp_path / "1", cfg, cache)
     again, b = _augment(tiny_model, tmp_path / "segments", tmp_path / "2", cfg, cache)

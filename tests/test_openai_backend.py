@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from humpback.inference.backend import INPUT_TOO_LONG, load_backend
-from humpback.schemas.config import InferenceConfig, OpenAISettings, Sampling
+from humpback.schemas.config import AugmentConfig, OpenAISettings, Sampling
 from humpback.storage.shards import load_rows
 from humpback.tasks.backtranslate import backward_prompt
 from humpback.tasks.score import SCORE_LABELS, SCORE_PREFIX, curation_prompt
@@ -85,9 +85,11 @@ def server(gguf, tmp_path_factory):
     running.stop()
 
 
-def _cfg(url: str, **server) -> InferenceConfig:
-    return InferenceConfig(
-        backend="openai", batch_size=4, max_input_tokens=1024, cache=False,
+def _cfg(url: str, **server) -> AugmentConfig:
+    """Every answer becomes a candidate (no form check), and no likelihoods (not served)."""
+    return AugmentConfig(
+        backend="openai", batch_size=4, max_input_tokens=1024, cache=False, check_form=False,
+        pmi=False,
         openai=OpenAISettings(base_url=url, model="smollm2", **server),
         sampling=Sampling(temperature=0.7, max_new_tokens=12),
     )  # fmt: skip

@@ -7,7 +7,7 @@ from typing import ClassVar
 import apache_beam as beam
 
 from humpback.beam_pipelines.counting import run_and_count
-from humpback.beam_pipelines.run_task import RunTask
+from humpback.beam_pipelines.run_task import RunTask, write_task_outputs
 from humpback.inference.backend import Messages
 from humpback.schemas.config import InferenceConfig
 from humpback.schemas.records import Record
@@ -44,7 +44,8 @@ def test_a_new_task_needs_no_change_to_the_transform(tiny_model, tmp_path):
     records = [{"id": f"r{i}", "text": t} for i, t in enumerate(texts)]
     pipeline = beam.Pipeline()
     task, cfg = IsAboutPlants(), InferenceConfig(batch_size=2)
-    _ = pipeline | beam.Create(records) | RunTask("judge", task, tiny_model, cfg, str(tmp_path), 3)
+    outputs = pipeline | beam.Create(records) | RunTask("judge", task, tiny_model, cfg, 3)
+    write_task_outputs([outputs], str(tmp_path), Verdict)
     counts = run_and_count(pipeline)
     assert counts["in"] == 3 and counts["dead_lettered"] == 1
     verdicts = sorted(load_rows(f"{tmp_path}/verdicts-*.parquet"), key=lambda v: v["id"])

@@ -14,8 +14,8 @@ from typing import Literal
 
 import fsspec
 from pydantic import BaseModel, ConfigDict
-from transformers import AutoTokenizer
 
+from humpback.inference.chat_template import load_tokenizer
 from humpback.schemas.config import MixConfig, SourceMix, TagsConfig, TrainingConfig
 from humpback.storage.folders import download, is_remote, local_copy, remove_folder, upload
 from humpback.storage.shards import count_rows
@@ -34,6 +34,7 @@ class TrainingJob(BaseModel):
     tags: TagsConfig = TagsConfig()
     mix: MixConfig = MixConfig()
     hp: TrainingConfig = TrainingConfig()
+    chat_template: str | None = None  # unset: the base model's own, or the default
 
 
 def build_examples(job: TrainingJob) -> tuple[data.Examples, int, dict]:
@@ -42,7 +43,7 @@ def build_examples(job: TrainingJob) -> tuple[data.Examples, int, dict]:
     seed_rows = data.load_shards(job.seed_shards, streaming)
     n_seed = count_rows(job.seed_shards)
     if job.role == "backward":
-        tokenizer = AutoTokenizer.from_pretrained(job.base_model)
+        tokenizer = load_tokenizer(job.base_model, job.chat_template)
         fitted = seed_rows.map(
             data.fit_backward_prompt,
             fn_kwargs={"tokenizer": tokenizer, "max_length": job.hp.max_length},
@@ -87,7 +88,9 @@ def _is_rank_zero() -> bool:
 
 def _train_in(job: TrainingJob, local_dir: str, checkpoint_url: str | None = None) -> dict:
     examples, n, data_metrics = build_examples(job)
-    trained = train(examples, n, job.base_model, job.hp, local_dir, checkpoint_url)
+    trained = train(
+        examples, n, job.base_model, job.hp, local_dir, checkpoint_url, job.chat_template
+    )
     metrics = {**trained, **data_metrics}
     if _is_rank_zero():
         shutil.rmtree(f"{local_dir}/checkpoints", ignore_errors=True)

@@ -13,6 +13,7 @@ from peft import LoraConfig, PeftModel
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
+from humpback.inference.chat_template import load_tokenizer
 from humpback.schemas.config import LoraSettings, TrainingConfig
 from humpback.storage.folders import upload
 from humpback.training.loss_curve import plot_loss
@@ -136,9 +137,11 @@ def train(
     hp: TrainingConfig,
     stage_dir: str,
     checkpoint_url: str | None = None,
+    chat_template: str | None = None,
 ) -> dict:
     """Fine-tune `base_model` on `examples` (n_examples of them) into `<stage_dir>/model`.
 
+    The tokenizer gets `chat_template` (or a default where it has none), saved with the model.
     Checkpoints go to `<stage_dir>/checkpoints` (and to `checkpoint_url` if set); a rerun
     resumes from the last complete one.
     """
@@ -147,7 +150,7 @@ def train(
         model=load_base(base_model, hp.dropout),
         args=args,
         train_dataset=examples,
-        processing_class=AutoTokenizer.from_pretrained(base_model),
+        processing_class=load_tokenizer(base_model, chat_template),
         peft_config=lora_config(hp.lora),
         callbacks=[UploadCheckpoints(checkpoint_url)] if checkpoint_url else None,
     )

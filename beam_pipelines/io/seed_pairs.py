@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import random
 
 import fsspec
 import pyarrow.parquet as pq
@@ -63,3 +64,10 @@ def select_seed_pairs(rows: list[dict], cfg: SeedConfig) -> tuple[list[dict], li
                 ).model_dump()
             )
     return pairs, dead, filtered
+
+
+def split_holdout(pairs: list[dict], n: int) -> tuple[list[dict], list[dict]]:
+    """The training pairs and `n` held-out pairs (a seeded draw; at most half of the pairs)."""
+    n = min(n, len(pairs) // 2)
+    held = set(random.Random(0).sample(sorted(p["id"] for p in pairs), n))
+    return [p for p in pairs if p["id"] not in held], [p for p in pairs if p["id"] in held]

@@ -5,6 +5,7 @@ worker that loads it.
 """
 
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,12 +32,27 @@ class LabelDistribution:
     error: str | None = None
 
 
+Continuation = tuple[Messages, str]  # a prompt, and a text whose likelihood as its answer is asked
+
+
+@dataclass(frozen=True)
+class Likelihood:
+    """One element's continuations: each text's log-probability after its prompt (summed over
+    its tokens) and its token count, or why there are none."""
+
+    logprobs: list[float] | None = None
+    tokens: list[int] | None = None
+    error: str | None = None
+
+
 class ChatBackend(Protocol):
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]: ...
 
     def label_distribution(
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]
     ) -> list[LabelDistribution]: ...
+
+    def likelihood(self, requests: list[list[Continuation]]) -> list[Likelihood]: ...
 
 
 BACKENDS = {  # name: (class, the extra that installs what it imports)
@@ -74,6 +90,14 @@ def encode(
     texts = [render(tokenizer, p, answer_prefix) for p in prompts]
     ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
     return [i if len(i) <= max_tokens else None for i in ids]
+
+
+def encode_continuation(tokenizer: Any, prompt: Messages, text: str) -> tuple[list[int], int]:
+    """The rendered prompt followed by `text` as token ids, and how many of the last ids are the
+    text's (a token that merges across the boundary counts as the text's)."""
+    head = render(tokenizer, prompt)
+    head_ids, ids = tokenizer([head, head + text], add_special_tokens=False)["input_ids"]
+    return ids, len(ids) - len(os.path.commonprefix([head_ids, ids]))
 
 
 def label_tokens(tokenizer: Any, answer_prefix: str, labels: list[str]) -> tuple[str, list[int]]:

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Awaitable
 
 from openai import AsyncOpenAI, OpenAIError
-from transformers import AutoTokenizer
 
 from humpback.inference.backend import (
     INPUT_TOO_LONG,
@@ -24,6 +23,7 @@ from humpback.inference.backend import (
     label_tokens,
     render,
 )
+from humpback.inference.chat_template import load_tokenizer
 from humpback.schemas.config import InferenceConfig, Sampling
 
 
@@ -32,7 +32,7 @@ class OpenAIBackend:
         server = cfg.settings
         self.cfg = cfg
         self.model = server.model or model_path
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path)  # lengths, logprob prompts
+        self.tokenizer = load_tokenizer(model_path)  # lengths, logprob prompts
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.client = AsyncOpenAI(

@@ -18,7 +18,6 @@ import zlib
 import torch
 from transformers import (
     AutoModelForCausalLM,
-    AutoTokenizer,
     DynamicCache,
     LogitsProcessor,
     LogitsProcessorList,
@@ -28,15 +27,20 @@ from transformers import (
 
 from humpback.inference.backend import (
     INPUT_TOO_LONG,
+    Continuation,
     Generation,
     LabelDistribution,
+    Likelihood,
     Messages,
     encode,
+    encode_continuation,
     label_tokens,
 )
+from humpback.inference.chat_template import load_tokenizer
 from humpback.schemas.config import InferenceConfig, Sampling
 
 MIN_SHARED_TOKENS = 16  # below this, recomputing a prefix costs less than copying its cache
+LOGIT_ROWS = 2048  # scored positions per forward pass: bounds the logits (x vocabulary) held
 
 
 class PromptSeededSampler(LogitsProcessor):
@@ -61,7 +65,7 @@ class TransformersBackend:
         self.cfg = cfg
         self.device = cfg.settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+        self.tokenizer = load_tokenizer(model_path, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
@@ -175,3 +179,53 @@ class TransformersBackend:
             for i, row in zip(ok, probs.tolist(), strict=True):
                 results[i] = LabelDistribution(probs=row)
         return results
+
+    def likelihood(self, requests: list[list[Continuation]]) -> list[Likelihood]:
+        flat = [(group, prompt, text) for group, pairs in enumerate(requests)
+                for prompt, text in pairs]  # fmt: skip
+        encoded = [encode_continuation(self.tokenizer, p, t) for _, p, t in flat]
+        fits = [ids if len(ids) <= self.cfg.max_input_tokens else None for ids, _ in encoded]
+        # A shared prefix ends before every text's first token, whose logit must be computed.
+        heads = [
+            ids[: len(ids) - n - 1] if ids else None
+            for ids, (_, n) in zip(fits, encoded, strict=True)
+        ]
+        shared = self._shared([h + [0] for h in heads if h is not None] or [None])
+        scores: list[float | None] = [None] * len(flat)
+        for batch in self._length_sorted(fits):
+            while batch:  # as many rows as LOGIT_ROWS scored positions allow
+                take = max(LOGIT_ROWS // (max(encoded[i][1] for i in batch) + 1), 1)
+                rows, batch = batch[:take], batch[take:]
+                sums = self._logprobs([encoded[i] for i in rows], shared)
+                for i, score in zip(rows, sums, strict=True):
+                    scores[i] = score
+        results = [Likelihood(logprobs=[], tokens=[]) for _ in requests]
+        for (group, _, _), (_, n), score in zip(flat, encoded, scores, strict=True):
+            if score is None:
+                results[group] = Likelihood(error=INPUT_TOO_LONG)
+            elif results[group].error is None:
+                results[group].logprobs.append(score)
+                results[group].tokens.append(n)
+        return results
+
+    @torch.inference_mode()
+    def _logprobs(self, encoded: list[tuple[list[int], int]], shared: list[int]) -> list[float]:
+        """Each row's summed log-probability of its last n tokens, in one pass over its
+        unshared tokens."""
+        inputs = self._inputs([ids for ids, _ in encoded], shared)
+        keep = max(n for _, n in encoded) + 1
+        mask = inputs["attention_mask"]
+        logits = self.model(
+            input_ids=inputs["input_ids"][:, len(shared) :],
+            attention_mask=mask,
+            position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, len(shared) :],
+            past_key_values=inputs.get("past_key_values"),
+            logits_to_keep=keep,
+        ).logits.float()
+        logprobs = logits[:, :-1].log_softmax(-1)
+        targets = inputs["input_ids"][:, logprobs.shape[1] * -1 :] if keep > 1 else None
+        sums = []
+        for row, (_, n) in enumerate(encoded):
+            picked = logprobs[row, -n:].gather(-1, targets[row, -n:, None]) if n else None
+            sums.append(picked.sum().item() if n else 0.0)
+        return sums

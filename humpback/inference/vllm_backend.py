@@ -7,12 +7,16 @@ from vllm import LLM, SamplingParams
 from humpback.inference.backend import (
     INPUT_TOO_LONG,
     TOP_LOGPROBS,
+    Continuation,
     Generation,
     LabelDistribution,
+    Likelihood,
     Messages,
     encode,
+    encode_continuation,
     label_tokens,
 )
+from humpback.inference.chat_template import with_chat_template
 from humpback.schemas.config import InferenceConfig, Sampling
 
 
@@ -20,7 +24,7 @@ class VllmBackend:
     def __init__(self, model_path: str, cfg: InferenceConfig):
         self.cfg = cfg
         self.llm = LLM(model=model_path, enable_prefix_caching=True, **cfg.settings.engine_args)
-        self.tokenizer = self.llm.get_tokenizer()
+        self.tokenizer = with_chat_template(self.llm.get_tokenizer())
 
     def _prompts(self, prompts: list[Messages], answer_prefix: str = "") -> list[dict | None]:
         """Token-id prompts (no second BOS from re-tokenising); None where too long."""
@@ -60,4 +64,28 @@ class VllmBackend:
                 if total > 0
                 else LabelDistribution(error="no_label_in_top_logprobs")
             )
+        return results
+
+    def likelihood(self, requests: list[list[Continuation]]) -> list[Likelihood]:
+        """Each text's log-probability from vLLM's prompt log-probabilities (the actual token's
+        entry is always among them)."""
+        flat = [encode_continuation(self.tokenizer, p, t) for pairs in requests for p, t in pairs]
+        ok = [i for i, (ids, _) in enumerate(flat) if len(ids) <= self.cfg.max_input_tokens]
+        params = SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=0)
+        prompts = [{"prompt_token_ids": flat[i][0]} for i in ok]
+        outputs = self.llm.generate(prompts, params, use_tqdm=False) if ok else []
+        sums: dict[int, float] = {}
+        for i, out in zip(ok, outputs, strict=True):
+            ids, n = flat[i]
+            entries = out.prompt_logprobs[len(ids) - n :] if n else []
+            sums[i] = sum(entry[t].logprob for entry, t in zip(entries, ids[len(ids) - n :],
+                                                                strict=True))  # fmt: skip
+        results, start = [], 0
+        for pairs in requests:
+            span = range(start, start + len(pairs))
+            start += len(pairs)
+            if all(i in sums for i in span):
+                results.append(Likelihood([sums[i] for i in span], [flat[i][1] for i in span]))
+            else:
+                results.append(Likelihood(error=INPUT_TOO_LONG))
         return results

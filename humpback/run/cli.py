@@ -9,12 +9,14 @@ from pathlib import Path
 from humpback.run.manifest import read_manifest
 from humpback.run.memory import map_large_blocks
 from humpback.run.plan import Interrupted, PlanError
+from humpback.run.summary import print_curated, print_measures, print_status
 from humpback.schemas.config import ConfigError, RunConfig, load_config
 
 USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...] [--set k=v ...] \
 [-- BEAM_ARGS]
        humpback validate CONFIG [--set k=v ...]
        humpback status RUN_DIR
+       humpback measure RUN_DIR [--set k=v ...]
        humpback sample STAGE_DIR [--name SHARDS] [-n N] [--seed S]"""
 
 
@@ -63,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="a table of a run's stages and their counts")
     status.add_argument("run_dir")
     status.set_defaults(command=cmd_status)
+    measure = sub.add_parser(
+        "measure", help="(re)take the method's measures of a run on its held-out pairs"
+    )
+    measure.add_argument("run_dir")
+    measure.add_argument(
+        "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
+    )
+    measure.set_defaults(command=cmd_measure)
     sample = sub.add_parser("sample", help="print random rows of a stage's shards")
     sample.add_argument("stage_dir")
     sample.add_argument("--name", default=None, help="shard set (default: the stage's first)")
@@ -101,6 +111,27 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         return 130
     print()
     print_status(ctx.run_dir, [s.name for s in stages])
+    print_measures(ctx.run_dir)
+    print_curated(ctx.run_dir, [s.name for s in stages if s.name.startswith("curate_")], n=5)
+    return 0
+
+
+def cmd_measure(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from humpback.run.graph import RunContext
+    from humpback.run.plan import run_stages, select
+    from humpback.run.stages import build_stages
+
+    config_file = Path(args.run_dir, "config.yaml")
+    if not config_file.exists():
+        print(f"error: {args.run_dir} is not a humpback run (no config.yaml)", file=sys.stderr)
+        return 2
+    overrides = [f"run_dir={Path(args.run_dir).resolve()}", "measure.enabled=true", *args.overrides]
+    config = load_config(config_file, overrides)
+    stages = build_stages(config)
+    ctx = RunContext(config, beam_args)
+    selected = select(stages, "measure", None, ["measure"])
+    run_stages(ctx, selected, ["measure"], say=lambda line: print(f"[humpback] {line}", flush=True))
+    print_measures(ctx.run_dir)
     return 0
 
 
@@ -147,34 +178,6 @@ def _save_config(config: RunConfig) -> None:
     fs.makedirs(run_dir, exist_ok=True)
     text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
     fs.pipe_file(f"{run_dir}/config.yaml", text.encode())
-
-
-def print_status(run_dir: str, stage_names: list[str]) -> None:
-    """A table of stages with counts and wall times, then where the outputs are."""
-    header = ("stage", "state", "in", "out", "filtered", "dup", "dead", "wall s")
-    rows, outputs = [], []
-    for name in stage_names:
-        manifest = read_manifest(f"{run_dir.rstrip('/')}/{name}")
-        if manifest is None:
-            rows.append((name, "pending", "", "", "", "", "", ""))
-            continue
-        c = manifest["counts"]
-        filtered = str(sum(c["filtered"].values()))
-        rows.append(
-            (name, "done", c["in"], c["out"], filtered, c["duplicates"], c["dead_lettered"],
-             manifest["wall_s"])
-        )  # fmt: skip
-        for kind, where in manifest["outputs"].items():
-            if kind in {"model", "curated"}:
-                outputs.append(
-                    f"  {name} {kind}: {where if isinstance(where, str) else ', '.join(where)}"
-                )
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
-    if outputs:
-        print("\noutputs:")
-        print("\n".join(outputs))
 
 
 if __name__ == "__main__":

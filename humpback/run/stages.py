@@ -16,40 +16,67 @@ from apache_beam.utils import shared
 from humpback.beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
 from humpback.beam_pipelines.counting import run_and_count
 from humpback.beam_pipelines.io.corpus import expand_paths
-from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
+from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs, split_holdout
 from humpback.run.graph import Model, Ref, Stage, StageResult, StageRun
 from humpback.schemas.config import RunConfig
-from humpback.schemas.records import Candidate, DeadLetter, Scored, SeedPair, Segment, SFTExample
-from humpback.storage.shards import shard_files, write_rows
+from humpback.schemas.records import (
+    Candidate,
+    DeadLetter,
+    FilteredOut,
+    HeldOutPair,
+    Scored,
+    SeedPair,
+    Segment,
+    SFTExample,
+)
+from humpback.storage.folders import local_copy, write_text
+from humpback.storage.shards import load_rows, shard_files, shard_pattern, write_rows
+from humpback.tasks.backtranslate import choose_demonstrations
 
 SEED = Ref("seed", SeedPair)
+MODEL_SECTIONS = ("base_model", "chat_template")
 
 
 def build_stages(config: RunConfig) -> list[Stage]:
     """The run's stages in order; M_t is scored by the model before it (M0 for t = 1)."""
     stages = [
-        Stage("seed", run_seed, ("seed",), outputs=(SeedPair, DeadLetter)),
+        Stage("seed", run_seed, ("seed",), outputs=(SeedPair, HeldOutPair, DeadLetter)),
         Stage("train_backward", partial(run_training, role="backward"),
-              ("base_model", "training.backward"), {"seed": SEED}, (Model,), resumable=True),
+              (*MODEL_SECTIONS, "training.backward"), {"seed": SEED}, (Model,), resumable=True),
         Stage("train_seed", partial(run_training, role="seed"),
-              ("base_model", "training.seed", "tags"), {"seed": SEED}, (Model,), resumable=True),
+              (*MODEL_SECTIONS, "training.seed", "tags"), {"seed": SEED}, (Model,),
+              resumable=True),
         Stage("segment", run_segment, ("corpus", "segment"), outputs=(Segment, DeadLetter)),
         Stage("augment", run_augment, ("augment",),
-              {"segments": Ref("segment", Segment), "model": Ref("train_backward", Model)},
-              (Candidate, DeadLetter)),
+              {"segments": Ref("segment", Segment), "model": Ref("train_backward", Model),
+               "seed": SEED},
+              (Candidate, FilteredOut, DeadLetter)),
     ]  # fmt: skip
-    scorer = "train_seed"
+    scorers = {"train_seed": "M0"}
     for t in range(1, config.iterations + 1):
+        scorer = list(scorers)[-1]
         stages += [
             Stage(f"curate_{t}", partial(run_curate, t=t), ("curate", "tags"),
                   {"candidates": Ref("augment", Candidate), "scorer": Ref(scorer, Model)},
-                  (Scored, SFTExample, DeadLetter)),
+                  (Scored, SFTExample, FilteredOut, DeadLetter)),
             Stage(f"train_{t}", partial(run_training, role="iteration"),
-                  ("base_model", "training.iteration", "training.mix", "tags"),
+                  (*MODEL_SECTIONS, "training.iteration", "training.mix", "tags"),
                   {"seed": SEED, "curated": Ref(f"curate_{t}", SFTExample)}, (Model,),
                   resumable=True),
         ]  # fmt: skip
-        scorer = f"train_{t}"
+        scorers[f"train_{t}"] = f"M{t}"
+    if config.measure.enabled:
+        inputs = {
+            "heldout": Ref("seed", HeldOutPair),
+            "seed": SEED,
+            "backward": Ref("train_backward", Model),
+            "candidates": Ref("augment", Candidate),
+            **{name: Ref(stage, Model) for stage, name in scorers.items()},
+        }
+        stages.append(
+            Stage("measure", run_measure, ("measure", "augment", "curate", *MODEL_SECTIONS),
+                  inputs)
+        )  # fmt: skip
     return stages
 
 
@@ -59,9 +86,12 @@ def run_seed(run: StageRun) -> StageResult:
     pairs, dead, filtered = select_seed_pairs(rows, cfg)
     if not pairs:
         raise RuntimeError(f"seed: no valid pairs in {cfg.path}")
+    pairs, heldout = split_holdout(pairs, cfg.holdout)
     write_rows(pairs, run.folder, SeedPair)
+    write_rows(heldout, run.folder, HeldOutPair)
     write_rows(dead, run.folder, DeadLetter)
-    counts = {"in": len(rows), "out": len(pairs), "dead_lettered": len(dead)}
+    counts = {"in": len(rows), "out": len(pairs) + len(heldout), "held_out": len(heldout),
+              "dead_lettered": len(dead)}  # fmt: skip
     return StageResult({**counts, **{f"filtered:{k}": v for k, v in filtered.items()}})
 
 
@@ -79,6 +109,7 @@ def run_training(run: StageRun, role: str) -> StageResult:
         tags=run.config.tags,
         mix=training.mix,
         hp=getattr(training, role),
+        chat_template=run.config.chat_template,
     )
     spec = f"{run.folder}/job.json"
     with fsspec.open(spec, "w") as f:
@@ -120,8 +151,15 @@ def run_segment(run: StageRun) -> StageResult:
     )
 
 
+def demonstrations(run: StageRun) -> tuple:
+    """The seed pairs the backward prompt shows, chosen from the training pairs."""
+    cfg = run.config.augment.demonstrations
+    return choose_demonstrations(load_rows(run.inputs["seed"]), cfg) if cfg.count else ()
+
+
 def run_augment(run: StageRun) -> StageResult:
-    return run_beam(
+    shown = demonstrations(run)
+    result = run_beam(
         run,
         lambda p: augment_pipeline.build(
             p,
@@ -129,9 +167,42 @@ def run_augment(run: StageRun) -> StageResult:
             run.inputs["model"],
             run.config.augment,
             run.folder,
+            shown,
             run.ctx.inference_cache,
         ),
     )
+    return StageResult(result.counts, {"demonstrations": [list(d) for d in shown]})
+
+
+def run_measure(run: StageRun) -> StageResult:
+    """The method's measures on the held-out pairs (`humpback.measures.method`), also written
+    to `measures.json` in the stage folder."""
+    from humpback.measures.boilerplate import boilerplate_answers
+    from humpback.measures.method import instruction_form, measure
+
+    heldout = load_rows(run.inputs["heldout"])
+    if not heldout:
+        raise RuntimeError("measure: no held-out pairs; set seed.holdout (and rerun seed)")
+    cfg = run.config.measure
+    augment = run.ctx.stage_dir("augment")
+    measures = {
+        "instruction_form": instruction_form(
+            load_rows(run.inputs["candidates"]),
+            load_rows(shard_pattern(augment, FilteredOut.shard)),
+        ),
+        **measure(
+            run.config,
+            heldout,
+            demonstrations(run),
+            local_copy(run.ctx.base_model),
+            local_copy(run.inputs["backward"]),
+            {name: local_copy(run.inputs[name]) for name in run.inputs if name[0] == "M"},
+            boilerplate_answers(cfg.boilerplate) if cfg.boilerplate else [],
+            say=lambda line: print(f"[humpback] {line}", flush=True),
+        ),
+    }
+    write_text(f"{run.folder}/measures.json", json.dumps(measures, indent=1))
+    return StageResult({}, measures)
 
 
 def run_curate(run: StageRun, t: int) -> StageResult:

@@ -1,24 +1,54 @@
 """Backtranslation: the backward model M_yx writes the instruction that a web segment answers.
 
 The prompt is in our own words, with the paper's semantics; the model's chat template renders it.
+Seed pairs may precede it as demonstrations (earlier turns of the same request, answered with
+their instructions), which turns a small model's replies from summaries into requests. An answer
+that is not a well-formed instruction is dropped with its reason (`instruction_form`).
 """
 
+import random
 from dataclasses import dataclass
 from typing import ClassVar
 
 from humpback.inference.backend import Messages
+from humpback.schemas.config import DemonstrationsConfig
 from humpback.schemas.records import Candidate
-from humpback.tasks.task import Rejected, Task
+from humpback.tasks.instruction_form import form_problem
+from humpback.tasks.task import Filtered, Rejected, Task
 
 BACKWARD_REQUEST = (
     "Below is a response. Write the instruction or question that this response would answer "
     "best. Reply with the instruction only.\n\nResponse:\n{output}"
 )
 
+Demonstration = tuple[str, str]  # (instruction, output)
 
-def backward_prompt(output: str) -> Messages:
-    """Ask the backward model M_yx for the instruction that `output` answers."""
-    return [{"role": "user", "content": BACKWARD_REQUEST.format(output=output)}]
+
+def backward_prompt(output: str, demonstrations: tuple[Demonstration, ...] = ()) -> Messages:
+    """Ask the backward model M_yx for the instruction that `output` answers, after showing it
+    each demonstration's output answered with its instruction."""
+    turns: Messages = []
+    for instruction, shown in demonstrations:
+        turns += [
+            {"role": "user", "content": BACKWARD_REQUEST.format(output=shown)},
+            {"role": "assistant", "content": instruction},
+        ]
+    return [*turns, {"role": "user", "content": BACKWARD_REQUEST.format(output=output)}]
+
+
+def choose_demonstrations(
+    pairs: list[dict], cfg: DemonstrationsConfig
+) -> tuple[Demonstration, ...]:
+    """`cfg.count` seed pairs ({instruction, output}) whose instruction is well formed and whose
+    output fits `cfg.max_chars`: the shortest outputs, or a seeded random draw."""
+    fitting = [
+        p for p in pairs
+        if len(p["output"]) <= cfg.max_chars and form_problem(p["instruction"], p["output"]) is None
+    ]  # fmt: skip
+    fitting.sort(key=lambda p: (len(p["output"]), p["instruction"]))
+    if cfg.choose == "random":
+        fitting = random.Random(cfg.seed).sample(fitting, min(cfg.count, len(fitting)))
+    return tuple((p["instruction"], p["output"]) for p in fitting[: cfg.count])
 
 
 def clean_instruction(text: str) -> str:
@@ -35,15 +65,21 @@ class Backtranslate(Task):
     """A segment becomes a candidate: its text is the answer, the instruction is generated."""
 
     backward_model: str
+    demonstrations: tuple[Demonstration, ...] = ()
+    check_form: bool = True
     record: ClassVar = Candidate
 
     def prompt(self, segment: dict) -> Messages:
-        return backward_prompt(segment["text"])
+        return backward_prompt(segment["text"], self.demonstrations)
 
-    def parse(self, segment: dict, answer: str) -> dict | Rejected:
+    def parse(self, segment: dict, answer: str) -> dict | Rejected | Filtered:
         instruction = clean_instruction(answer)
         if not instruction:
             return Rejected("empty_instruction", answer)
+        if self.check_form:
+            problem = form_problem(instruction, segment["text"], BACKWARD_REQUEST)
+            if problem:
+                return Filtered(problem, instruction)
         return Candidate(
             **segment, instruction=instruction, backward_model=self.backward_model
         ).model_dump()

@@ -1,0 +1,80 @@
+"""What `humpback run` prints at the end: the stages' counts, the method's measures, and
+curated pairs."""
+
+import random
+
+from humpback.run.manifest import read_manifest
+from humpback.schemas.records import SFTExample
+from humpback.storage.shards import load_rows, shard_pattern
+
+
+def print_status(run_dir: str, stage_names: list[str]) -> None:
+    """A table of stages with counts and wall times, then where the outputs are."""
+    header = ("stage", "state", "in", "out", "filtered", "dup", "dead", "wall s")
+    rows, outputs = [], []
+    for name in stage_names:
+        manifest = read_manifest(f"{run_dir.rstrip('/')}/{name}")
+        if manifest is None:
+            rows.append((name, "pending", "", "", "", "", "", ""))
+            continue
+        c = manifest["counts"]
+        filtered = str(sum(c["filtered"].values()))
+        rows.append(
+            (name, "done", c["in"], c["out"], filtered, c["duplicates"], c["dead_lettered"],
+             manifest["wall_s"])
+        )  # fmt: skip
+        for kind, where in manifest["outputs"].items():
+            if kind in {"model", "curated"}:
+                outputs.append(
+                    f"  {name} {kind}: {where if isinstance(where, str) else ', '.join(where)}"
+                )
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    if outputs:
+        print("\noutputs:")
+        print("\n".join(outputs))
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def print_measures(run_dir: str) -> None:
+    """The measure stage's figures as two tables: backward fidelity and curator discrimination."""
+    manifest = read_manifest(f"{run_dir.rstrip('/')}/measure")
+    if manifest is None:
+        return
+    m = manifest["metrics"]
+    form = m["instruction_form"]
+    print(
+        f"\nmeasures on {m['heldout_pairs']} held-out seed pairs ({m['demonstrations']} "
+        f"demonstrations in the backward prompt; probe pairs {m['probe_pairs']}):"
+    )
+    print(f"  augment instructions well formed: {_fmt(form['well_formed'])} of "
+          f"{form['instructions']} ({form['reasons']})")  # fmt: skip
+    print("  backward fidelity   logprob/token  ROUGE-L  cosine  well-formed")
+    for name, f in m["backward_fidelity"].items():
+        print(f"    {name:<17} {_fmt(f['logprob_per_token']):>13}  {_fmt(f['rouge_l']):>7}  "
+              f"{_fmt(f.get('cosine')):>6}  {_fmt(f['well_formed']):>11}")  # fmt: skip
+    print("  curator             AUC mismatched  AUC boilerplate  precision  recall  pairs")
+    for name, c in m["curators"].items():
+        print(f"    {name:<17} {_fmt(c['auc_mismatched']):>14}  {_fmt(c['auc_boilerplate']):>15}  "
+              f"{_fmt(c['precision']):>9}  {_fmt(c['recall']):>6}  {c['pairs']:>5}")  # fmt: skip
+
+
+def print_curated(run_dir: str, curate_stages: list[str], n: int = 5, seed: int = 0) -> None:
+    """`n` random curated pairs of the last curate stage that kept any."""
+    for stage in reversed(curate_stages):
+        rows = load_rows(shard_pattern(f"{run_dir.rstrip('/')}/{stage}", SFTExample.shard))
+        if rows:
+            break
+    else:
+        return
+    picked = random.Random(seed).sample(rows, min(n, len(rows)))
+    print(f"\n{len(picked)} of the {len(rows)} pairs {stage} kept:")
+    for row in picked:
+        instruction = row["messages"][-2]["content"]
+        answer = " ".join(row["messages"][-1]["content"].split())
+        print(f"\n  [score {row['score']}] {instruction}")
+        print(f"  -> {answer[:300]}{' ...' if len(answer) > 300 else ''}")

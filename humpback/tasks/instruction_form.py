@@ -1,0 +1,93 @@
+"""Is a generated instruction an instruction? A check of form, with the reason when it is not.
+
+A well-formed instruction is a request or a question (a "?" somewhere, or a sentence that opens
+with a question word, a request verb or a phrase such as "can you" / "I need"), does not repeat
+the backward prompt, does not talk about "the response" or "the text" it was written from, and
+does not copy that text. English-centred: an instruction in another language passes only with a
+question mark. Human instructions pass about four times in five (LIMA, OpenAssistant).
+"""
+
+import re
+
+_WORD = re.compile(r"[\w']+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*)\s*([A-Za-z']+)")
+_CLAUSE_START = re.compile(r"(?:^|[.!?:;,\n\-–—(]\s*)\s*([A-Za-z']+(?:\s+[A-Za-z']+)?)")
+QUESTION_WORDS = set(
+    "what how why when where who whom whose which is are was were do does did can could would "
+    "should will shall may might has have am isn't aren't doesn't don't didn't".split()
+)
+REQUEST_VERBS = set(
+    "write explain describe give list tell provide create summarize summarise compare suggest "
+    "help make generate find name show translate rewrite compose draft design plan recommend "
+    "outline define identify calculate solve convert classify analyze analyse discuss imagine "
+    "pretend act implement build develop teach introduce share offer propose estimate predict "
+    "evaluate review correct fix edit improve complete continue choose pick sort rank organize "
+    "organise prepare construct derive prove determine extract paraphrase brainstorm let please "
+    "use consider assume read answer add remove change search check debug refactor draw "
+    "illustrate elaborate expand clarify detail highlight state argue justify critique rate "
+    "simplify modify update decide craft formulate devise invent think walk guide teach play "
+    "say put turn format fill count compute recommend recite reply respond note learn try "
+    "get go look keep take start stop avoid remember mention cite".split()
+)
+REQUEST_OPENINGS = (
+    "i want", "i need", "i would like", "i'd like", "i'm looking", "i am looking", "i wish",
+    "i'm trying", "i am trying", "i'm planning", "i am planning", "i wonder", "i was wondering",
+    "help me", "show me", "teach me", "tell me", "give me",
+)  # fmt: skip
+_ABOUT_SOURCE = re.compile(
+    r"\b(?:the|this|that|above|below|following|given|provided|previous)\s+"
+    r"(?:response|answer|text|passage|article|paragraph|excerpt|document|instruction|reply)\b"
+    r"|\bin\s+\d+\s+paragraphs\b",
+    re.IGNORECASE,
+)
+COPY_NGRAM = 4  # an instruction copies its text when most of its word 4-grams are in it
+COPY_MIN_WORDS = 12
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def is_request(instruction: str) -> bool:
+    """A question, a sentence opening with a question word, or a clause opening with a request
+    verb or phrase."""
+    if "?" in instruction or "？" in instruction:
+        return True
+    if any(word.lower() in QUESTION_WORDS for word in _SENTENCE_START.findall(instruction)):
+        return True
+    for opening in _CLAUSE_START.findall(instruction):
+        words = opening.lower().split()
+        if words[0] in REQUEST_VERBS:
+            return True
+        if " ".join(words).startswith(REQUEST_OPENINGS) or opening.lower() in REQUEST_OPENINGS:
+            return True
+    return any(opening in instruction.lower() for opening in REQUEST_OPENINGS)
+
+
+def copies(instruction: str, text: str) -> bool:
+    """Most of the instruction's word 4-grams occur in the text, and it is longer than a title
+    (a page's own heading, "How to register to vote in Ohio?", is a fine instruction)."""
+    grams = _ngrams(_words(instruction), COPY_NGRAM)
+    if len(grams) < COPY_MIN_WORDS - COPY_NGRAM + 1 or not text:
+        return False
+    return len(grams & _ngrams(_words(text), COPY_NGRAM)) / len(grams) > 0.5
+
+
+def form_problem(instruction: str, text: str = "", prompt: str = "") -> str | None:
+    """Why `instruction` (written for `text` when asked with `prompt`) is not a well-formed
+    instruction, or None."""
+    if not instruction.strip():
+        return "empty_instruction"
+    if _ngrams(_words(instruction), 5) & _ngrams(_words(prompt), 5):
+        return "echoes_prompt"
+    if _ABOUT_SOURCE.search(instruction):
+        return "about_the_response"
+    if copies(instruction, text):
+        return "copies_text"
+    if not is_request(instruction):
+        return "not_a_request"
+    return None

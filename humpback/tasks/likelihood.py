@@ -1,0 +1,84 @@
+"""Likelihood tasks: how well an instruction and its answer fit, read from a model's
+log-probabilities instead of a rubric it would have to follow.
+
+- `InstructionPMI`, under the backward model M_yx: the pointwise mutual information of the
+  instruction x and the answer y, (log p(x | y) - log p(x)) / |x| nats per instruction token,
+  where p(x) is asked with an empty response. Near 0 when the answer says nothing of the
+  instruction (a mismatched pair), high when the instruction is specific to the answer.
+- `AnswerIFD`, under a forward model (the scorer): the instruction-following difficulty of
+  Li et al. (2023), the perplexity of y given x over the perplexity of y alone. Below 1 when the
+  instruction helps predict the answer; about 1 or more when it does not.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from humpback.inference.backend import Continuation, Messages
+from humpback.schemas.records import Candidate, Scored
+from humpback.tasks.backtranslate import Demonstration, backward_prompt
+from humpback.tasks.task import Rejected, Task
+
+NO_PROMPT: Messages = [{"role": "user", "content": ""}]
+Answer = tuple[list[float], list[int]]  # summed log-probabilities, token counts
+
+
+def pmi(instruction: str, answer: str, demonstrations: tuple[Demonstration, ...] = ()):
+    """The continuations whose log-probabilities give the PMI: x after y, and x alone."""
+    return [
+        (backward_prompt(answer, demonstrations), instruction),
+        (backward_prompt("", demonstrations), instruction),
+    ]
+
+
+def pmi_from(answer: Answer) -> float | None:
+    (given, alone), (tokens, _) = answer
+    return (given - alone) / tokens if tokens else None
+
+
+def ifd(instruction: str, answer: str) -> list[Continuation]:
+    """The continuations whose log-probabilities give the IFD: y after x, and y alone."""
+    return [([{"role": "user", "content": instruction}], answer), (NO_PROMPT, answer)]
+
+
+def ifd_from(answer: Answer) -> float | None:
+    (given, alone), (tokens, _) = answer
+    return math.exp((alone - given) / tokens) if tokens else None
+
+
+@dataclass(frozen=True)
+class InstructionPMI(Task):
+    """A candidate gets its PMI under M_yx (the model that wrote its instruction)."""
+
+    demonstrations: tuple[Demonstration, ...] = ()
+    record: ClassVar = Candidate
+    reads: ClassVar = "likelihood"
+
+    def prompt(self, candidate: dict) -> list[Continuation]:
+        return pmi(candidate["instruction"], candidate["text"], self.demonstrations)
+
+    def parse(self, candidate: dict, answer: Answer) -> dict | Rejected:
+        value = pmi_from(answer)
+        if value is None:
+            return Rejected("empty_instruction")
+        return Candidate(**{**candidate, "pmi": value}).model_dump()
+
+
+@dataclass(frozen=True)
+class AnswerIFD(Task):
+    """A candidate (scored or not) gets its IFD under the scorer."""
+
+    scorer_model: str
+    iteration: int
+    record: ClassVar = Scored
+    reads: ClassVar = "likelihood"
+
+    def prompt(self, candidate: dict) -> list[Continuation]:
+        return ifd(candidate["instruction"], candidate["text"])
+
+    def parse(self, candidate: dict, answer: Answer) -> dict | Rejected:
+        value = ifd_from(answer)
+        if value is None:
+            return Rejected("empty_answer")
+        fields = {"ifd": value, "scorer_model": self.scorer_model, "iteration": self.iteration}
+        return Scored(**{**candidate, **fields}).model_dump()

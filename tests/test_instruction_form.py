@@ -1,0 +1,81 @@
+"""The check of instruction form: human instructions pass, meta-text and copies do not."""
+
+import json
+
+import pytest
+
+from humpback.schemas.config import DemonstrationsConfig
+from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate, choose_demonstrations
+from humpback.tasks.instruction_form import form_problem
+from humpback.tasks.task import Filtered
+
+
+@pytest.mark.parametrize(
+    ("name", "at_least"), [("lima_single_turn", 0.85), ("oasst_first_turn_rank0", 0.85)]
+)
+def test_most_human_instructions_are_well_formed(data_dir, name, at_least):
+    rows = [json.loads(line) for line in (data_dir / "seed" / f"{name}.jsonl").open()]
+    passed = [form_problem(r["instruction"], r["response"], BACKWARD_REQUEST) is None for r in rows]
+    assert sum(passed) / len(passed) >= at_least
+
+
+SEGMENT = (
+    "Tomatoes need six to eight hours of sun a day. Water them deeply twice a week, at the base "
+    "of the plant, and mulch to keep the soil moist and cool."
+)
+
+
+@pytest.mark.parametrize(
+    ("instruction", "reason"),
+    [
+        ("The answer to the instruction is: water twice a week.", "about_the_response"),
+        ("This response will answer the question in 2 paragraphs.", "about_the_response"),
+        ("Write the instruction or question that this response would answer", "echoes_prompt"),
+        ("Tomatoes need six to eight hours of sun a day. Water them deeply twice", "copies_text"),
+        ("Tomatoes and sunlight, watering and mulch.", "not_a_request"),
+        ("", "empty_instruction"),
+    ],
+)  # fmt: skip
+def test_malformed_instructions_get_their_reason(instruction, reason):
+    assert form_problem(instruction, SEGMENT, BACKWARD_REQUEST) == reason
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "How often should I water tomato plants?",
+        "Explain how to grow tomatoes in a sunny garden.",
+        "I need tips for growing tomatoes",
+        "Can you tell me how much sun tomatoes need",
+        "How much sun do tomatoes need a day?",  # a title copied from the page is fine
+    ],
+)
+def test_requests_and_questions_pass(instruction):
+    assert form_problem(instruction, SEGMENT, BACKWARD_REQUEST) is None
+
+
+def test_backtranslation_drops_a_malformed_instruction_with_its_reason():
+    task = Backtranslate("m")
+    segment = {"id": "s", "text": SEGMENT, "header": "", "header_path": [], "url": "u",
+               "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
+               "char_len": len(SEGMENT)}  # fmt: skip
+    dropped = task.parse(segment, "This response explains tomatoes.")
+    assert dropped == Filtered("about_the_response", "This response explains tomatoes.")
+    kept = task.parse(segment, 'Instruction: "How do I grow tomatoes?"')
+    assert kept["instruction"] == "How do I grow tomatoes?"
+    assert Backtranslate("m", check_form=False).parse(segment, "Tomatoes.")["instruction"]
+
+
+def test_demonstrations_are_well_formed_short_and_seeded():
+    pairs = [
+        {"instruction": f"How do I fix bug {i}?", "output": "x" * (50 * i)} for i in range(1, 20)
+    ]
+    pairs.append({"instruction": "This response is short.", "output": "y"})
+    cfg = DemonstrationsConfig(count=3, max_chars=400)
+    picked = choose_demonstrations(pairs, cfg)
+    assert len(picked) == 3 and all(len(out) <= 400 for _, out in picked)
+    assert "This response is short." not in [i for i, _ in picked]
+    assert picked == choose_demonstrations(pairs, cfg)
+    assert picked != choose_demonstrations(pairs, cfg.model_copy(update={"seed": 1}))
+    shortest = choose_demonstrations(pairs, cfg.model_copy(update={"choose": "shortest"}))
+    assert [out for _, out in shortest] == ["x" * 50, "x" * 100, "x" * 150]
