@@ -5,10 +5,10 @@ import json
 import random
 
 import fsspec
-import pyarrow.parquet as pq
 
 from humpback.schemas.config import SeedConfig
 from humpback.schemas.records import DeadLetter, SeedPair
+from humpback.storage.shards import read_parquet_rows
 
 HF_PREFIX = "hf:"
 
@@ -20,8 +20,7 @@ def read_raw_rows(path: str) -> list[dict]:
 
         return load_dataset(path.removeprefix(HF_PREFIX), split="train").to_list()
     if path.endswith(".parquet"):
-        with fsspec.open(path, "rb") as f:
-            return pq.read_table(f).to_pylist()
+        return read_parquet_rows(path)
     rows = []
     with fsspec.open(path, "rt", compression="infer", encoding="utf-8") as f:
         for n, line in enumerate(f):

@@ -18,13 +18,19 @@ def shard_files(pattern: str) -> list[str]:
     return sorted(fs.unstrip_protocol(p) if "://" in pattern else p for p in paths)
 
 
+def read_parquet_rows(url: str) -> list[dict]:
+    """The rows of one Parquet file (any fsspec URL), in memory.
+
+    Read on the calling thread: a threaded read through a Python file object leaves work in
+    pyarrow's thread pool that aborts the interpreter at exit (apache/arrow#33975, #50482).
+    """
+    with fsspec.open(url, "rb") as f:
+        return pq.read_table(f, use_threads=False).to_pylist()
+
+
 def load_rows(pattern: str) -> list[dict]:
     """Every row of a shard set, in memory (for small sets: seed pairs, curated data)."""
-    rows: list[dict] = []
-    for path in shard_files(pattern):
-        with fsspec.open(path, "rb") as f:
-            rows.extend(pq.read_table(f).to_pylist())
-    return rows
+    return [row for path in shard_files(pattern) for row in read_parquet_rows(path)]
 
 
 def count_rows(files: list[str]) -> int:
