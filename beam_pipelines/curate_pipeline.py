@@ -17,23 +17,11 @@ from humpback.tasks.score import Score
 from humpback.tasks.tags import tagged
 
 
-def why_dropped(scored: dict, cfg: CurateConfig) -> str | None:
-    """The first threshold a scored candidate misses, or None when it is kept."""
-    if cfg.rubric and scored["score"] < cfg.k:
-        return "below_k"
-    if cfg.uses_likelihood:
-        if scored["pmi"] is None or scored["pmi"] < cfg.min_pmi:
-            return "below_min_pmi"
-        if scored["ifd"] > cfg.max_ifd:
-            return "above_max_ifd"
-    return None
-
-
 def keep_passing(cfg: CurateConfig):
     def keep(scored: dict) -> bool:
         if scored["score"] is not None:
             count(f"score:{scored['score']}")
-        reason = why_dropped(scored, cfg)
+        reason = cfg.why_dropped(scored["score"], scored["pmi"], scored["ifd"])
         count(f"filtered:{reason}" if reason else "out")
         return reason is None
 

@@ -215,6 +215,17 @@ class CurateConfig(InferenceConfig):
     def uses_likelihood(self) -> bool:
         return self.mode in ("likelihood", "combined")
 
+    def why_dropped(self, score: int | None, pmi: float | None, ifd: float | None) -> str | None:
+        """The first threshold of the mode a candidate misses, or None when it is kept."""
+        if self.rubric and score < self.k:
+            return "below_k"
+        if self.uses_likelihood:
+            if pmi is None or pmi < self.min_pmi:
+                return "below_min_pmi"
+            if ifd > self.max_ifd:
+                return "above_max_ifd"
+        return None
+
 
 class LoraSettings(Strict):
     """peft LoRA adapters; the trained adapter is merged into the base so vLLM serves it as is."""

@@ -2,7 +2,6 @@
 
 import pytest
 
-from humpback.beam_pipelines.curate_pipeline import why_dropped
 from humpback.inference.transformers_backend import TransformersBackend
 from humpback.measures.ranking import auc, percentile_ranks, precision_recall
 from humpback.schemas.config import ConfigError, CurateConfig, InferenceConfig, load_config
@@ -45,12 +44,12 @@ def test_pmi_and_ifd_from_log_probabilities():
 
 def test_the_keep_rule_of_each_mode():
     row = {"score": 3, "pmi": 0.5, "ifd": 0.8}
-    assert why_dropped(row, CurateConfig(mode="logprobs", k=4)) == "below_k"
-    assert why_dropped(row, CurateConfig(mode="likelihood", min_pmi=0.2)) is None
-    assert why_dropped(row, CurateConfig(mode="likelihood", min_pmi=0.6)) == "below_min_pmi"
-    assert why_dropped(row, CurateConfig(mode="likelihood", max_ifd=0.7)) == "above_max_ifd"
-    assert why_dropped(row, CurateConfig(mode="combined", k=3, min_pmi=0.2)) is None
-    assert why_dropped(row, CurateConfig(mode="combined", k=4, min_pmi=0.2)) == "below_k"
+    assert CurateConfig(mode="logprobs", k=4).why_dropped(**row) == "below_k"
+    assert CurateConfig(mode="likelihood", min_pmi=0.2).why_dropped(**row) is None
+    assert CurateConfig(mode="likelihood", min_pmi=0.6).why_dropped(**row) == "below_min_pmi"
+    assert CurateConfig(mode="likelihood", max_ifd=0.7).why_dropped(**row) == "above_max_ifd"
+    assert CurateConfig(mode="combined", k=3, min_pmi=0.2).why_dropped(**row) is None
+    assert CurateConfig(mode="combined", k=4, min_pmi=0.2).why_dropped(**row) == "below_k"
 
 
 def test_likelihood_modes_need_a_backend_that_reads_prompt_log_probabilities(tmp_path):

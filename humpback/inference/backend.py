@@ -100,6 +100,29 @@ def encode_continuation(tokenizer: Any, prompt: Messages, text: str) -> tuple[li
     return ids, len(ids) - len(os.path.commonprefix([head_ids, ids]))
 
 
+def encode_continuations(
+    tokenizer: Any, requests: list[list[Continuation]]
+) -> list[tuple[list[int], int]]:
+    """Every element's continuations, flattened in order, as `encode_continuation` gives them."""
+    return [encode_continuation(tokenizer, p, t) for pairs in requests for p, t in pairs]
+
+
+def group_likelihoods(
+    requests: list[list[Continuation]], scores: list[float | None], tokens: list[int]
+) -> list[Likelihood]:
+    """Flat per-continuation scores (None: it did not fit) regrouped per element; an element
+    with any continuation that did not fit is an INPUT_TOO_LONG error."""
+    results, start = [], 0
+    for pairs in requests:
+        span = range(start, start + len(pairs))
+        start += len(pairs)
+        if any(scores[i] is None for i in span):
+            results.append(Likelihood(error=INPUT_TOO_LONG))
+        else:
+            results.append(Likelihood([scores[i] for i in span], [tokens[i] for i in span]))
+    return results
+
+
 def label_tokens(tokenizer: Any, answer_prefix: str, labels: list[str]) -> tuple[str, list[int]]:
     """The prefix to score after, and each label's single token there.
 

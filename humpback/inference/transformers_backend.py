@@ -33,7 +33,8 @@ from humpback.inference.backend import (
     Likelihood,
     Messages,
     encode,
-    encode_continuation,
+    encode_continuations,
+    group_likelihoods,
     label_tokens,
 )
 from humpback.inference.chat_template import load_tokenizer
@@ -152,18 +153,26 @@ class TransformersBackend:
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
     @torch.inference_mode()
-    def _last_logits(self, ids: list[list[int]], shared: list[int]) -> torch.Tensor:
-        """Each prompt's next-token logits, from one forward pass over its unshared tokens."""
+    def _forward(
+        self, ids: list[list[int]], shared: list[int], keep: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One forward pass over each row's unshared tokens: the logits of the last `keep`
+        positions, and the rows' token ids (shared prefix, padding, own tokens)."""
         inputs = self._inputs(ids, shared)
         mask = inputs["attention_mask"]
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, len(shared) :]
-        return self.model(
+        logits = self.model(
             input_ids=inputs["input_ids"][:, len(shared) :],
             attention_mask=mask,
             position_ids=positions,
             past_key_values=inputs.get("past_key_values"),
-            logits_to_keep=1,
-        ).logits[:, -1, :]
+            logits_to_keep=keep,
+        ).logits
+        return logits, inputs["input_ids"]
+
+    def _last_logits(self, ids: list[list[int]], shared: list[int]) -> torch.Tensor:
+        """Each prompt's next-token logits."""
+        return self._forward(ids, shared, 1)[0][:, -1, :]
 
     def label_distribution(
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]
@@ -181,17 +190,14 @@ class TransformersBackend:
         return results
 
     def likelihood(self, requests: list[list[Continuation]]) -> list[Likelihood]:
-        flat = [(group, prompt, text) for group, pairs in enumerate(requests)
-                for prompt, text in pairs]  # fmt: skip
-        encoded = [encode_continuation(self.tokenizer, p, t) for _, p, t in flat]
+        encoded = encode_continuations(self.tokenizer, requests)
         fits = [ids if len(ids) <= self.cfg.max_input_tokens else None for ids, _ in encoded]
         # A shared prefix ends before every text's first token, whose logit must be computed.
         heads = [
-            ids[: len(ids) - n - 1] if ids else None
-            for ids, (_, n) in zip(fits, encoded, strict=True)
+            ids[: len(ids) - n - 1] for ids, n in encoded if len(ids) <= self.cfg.max_input_tokens
         ]
-        shared = self._shared([h + [0] for h in heads if h is not None] or [None])
-        scores: list[float | None] = [None] * len(flat)
+        shared = self._shared([h + [0] for h in heads] or [None])
+        scores: list[float | None] = [None] * len(encoded)
         for batch in self._length_sorted(fits):
             while batch:  # as many rows as LOGIT_ROWS scored positions allow
                 take = max(LOGIT_ROWS // (max(encoded[i][1] for i in batch) + 1), 1)
@@ -199,33 +205,14 @@ class TransformersBackend:
                 sums = self._logprobs([encoded[i] for i in rows], shared)
                 for i, score in zip(rows, sums, strict=True):
                     scores[i] = score
-        results = [Likelihood(logprobs=[], tokens=[]) for _ in requests]
-        for (group, _, _), (_, n), score in zip(flat, encoded, scores, strict=True):
-            if score is None:
-                results[group] = Likelihood(error=INPUT_TOO_LONG)
-            elif results[group].error is None:
-                results[group].logprobs.append(score)
-                results[group].tokens.append(n)
-        return results
+        return group_likelihoods(requests, scores, [n for _, n in encoded])
 
     @torch.inference_mode()
     def _logprobs(self, encoded: list[tuple[list[int], int]], shared: list[int]) -> list[float]:
-        """Each row's summed log-probability of its last n tokens, in one pass over its
-        unshared tokens."""
-        inputs = self._inputs([ids for ids, _ in encoded], shared)
+        """Each row's summed log-probability of its last n tokens."""
         keep = max(n for _, n in encoded) + 1
-        mask = inputs["attention_mask"]
-        logits = self.model(
-            input_ids=inputs["input_ids"][:, len(shared) :],
-            attention_mask=mask,
-            position_ids=(mask.cumsum(-1) - 1).clamp(min=0)[:, len(shared) :],
-            past_key_values=inputs.get("past_key_values"),
-            logits_to_keep=keep,
-        ).logits.float()
-        logprobs = logits[:, :-1].log_softmax(-1)
-        targets = inputs["input_ids"][:, logprobs.shape[1] * -1 :] if keep > 1 else None
-        sums = []
-        for row, (_, n) in enumerate(encoded):
-            picked = logprobs[row, -n:].gather(-1, targets[row, -n:, None]) if n else None
-            sums.append(picked.sum().item() if n else 0.0)
-        return sums
+        logits, ids = self._forward([ids for ids, _ in encoded], shared, keep)
+        logprobs = logits[:, :-1].float().log_softmax(-1)  # predicts the last keep - 1 tokens
+        targets = ids[:, ids.shape[1] - (keep - 1) :]
+        picked = logprobs.gather(-1, targets[..., None])[..., 0]
+        return [picked[row, keep - 1 - n :].sum().item() for row, (_, n) in enumerate(encoded)]

@@ -13,7 +13,8 @@ from humpback.inference.backend import (
     Likelihood,
     Messages,
     encode,
-    encode_continuation,
+    encode_continuations,
+    group_likelihoods,
     label_tokens,
 )
 from humpback.inference.chat_template import with_chat_template
@@ -69,23 +70,14 @@ class VllmBackend:
     def likelihood(self, requests: list[list[Continuation]]) -> list[Likelihood]:
         """Each text's log-probability from vLLM's prompt log-probabilities (the actual token's
         entry is always among them)."""
-        flat = [encode_continuation(self.tokenizer, p, t) for pairs in requests for p, t in pairs]
+        flat = encode_continuations(self.tokenizer, requests)
         ok = [i for i, (ids, _) in enumerate(flat) if len(ids) <= self.cfg.max_input_tokens]
         params = SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=0)
         prompts = [{"prompt_token_ids": flat[i][0]} for i in ok]
         outputs = self.llm.generate(prompts, params, use_tqdm=False) if ok else []
-        sums: dict[int, float] = {}
+        scores: list[float | None] = [None] * len(flat)
         for i, out in zip(ok, outputs, strict=True):
             ids, n = flat[i]
-            entries = out.prompt_logprobs[len(ids) - n :] if n else []
-            sums[i] = sum(entry[t].logprob for entry, t in zip(entries, ids[len(ids) - n :],
-                                                                strict=True))  # fmt: skip
-        results, start = [], 0
-        for pairs in requests:
-            span = range(start, start + len(pairs))
-            start += len(pairs)
-            if all(i in sums for i in span):
-                results.append(Likelihood([sums[i] for i in span], [flat[i][1] for i in span]))
-            else:
-                results.append(Likelihood(error=INPUT_TOO_LONG))
-        return results
+            text = range(len(ids) - n, len(ids))
+            scores[i] = sum(out.prompt_logprobs[j][ids[j]].logprob for j in text)
+        return group_likelihoods(requests, scores, [n for _, n in flat])

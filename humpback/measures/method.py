@@ -127,11 +127,14 @@ def curator_measures(
     """Each curator's discrimination from its per-probe scores (None where not scored)."""
     n = len(probes)
     expected = [r[1] if r else None for r in rubric]
-    by_rubric = [r is not None and r[0] >= cfg.k for r in rubric]
-    by_likelihood = [
-        p is not None and f is not None and p >= cfg.min_pmi and f <= cfg.max_ifd
-        for p, f in zip(pmis, ifds, strict=True)
-    ]
+
+    def kept(mode: str) -> list[bool]:
+        """The curate stage's keep rule in `mode`, for each probe it could score."""
+        rule = cfg.model_copy(update={"mode": mode})
+        return [(r is not None or not rule.rubric) and (f is not None or not rule.uses_likelihood)
+                and rule.why_dropped(r and r[0], p, f) is None
+                for r, p, f in zip(rubric, pmis, ifds, strict=True)]  # fmt: skip
+
     scored = [i for i in range(n) if None not in (expected[i], pmis[i], ifds[i])]
     combined: list[float | None] = [None] * n
     columns = [[expected[i] for i in scored], [pmis[i] for i in scored],
@@ -139,11 +142,11 @@ def curator_measures(
     for i, *ranks in zip(scored, *map(percentile_ranks, columns), strict=True):
         combined[i] = sum(ranks) / len(ranks)
     return {
-        "rubric": discrimination(probes, expected, by_rubric),
-        "ifd": discrimination(probes, [None if f is None else -f for f in ifds], by_likelihood),
-        "combined": discrimination(
-            probes, combined, [a and b for a, b in zip(by_rubric, by_likelihood, strict=True)]
+        "rubric": discrimination(probes, expected, kept("logprobs")),
+        "ifd": discrimination(
+            probes, [None if f is None else -f for f in ifds], kept("likelihood")
         ),
+        "combined": discrimination(probes, combined, kept("combined")),
     }
 
 

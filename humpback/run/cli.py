@@ -94,53 +94,62 @@ def cmd_validate(args: argparse.Namespace, _beam_args: list[str]) -> int:
 
 def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from humpback.run.graph import RunContext
-    from humpback.run.plan import run_stages, select
     from humpback.run.stages import build_stages
 
     config = load_config(args.config, args.overrides)
     stages = build_stages(config)
-    selected = select(stages, args.only, args.until, args.force)
-    ctx = RunContext(config, beam_args)
     _save_config(config)
-    try:
-        run_stages(
-            ctx, selected, args.force, say=lambda line: print(f"[humpback] {line}", flush=True)
-        )
-    except Interrupted as stop:
-        print(f"[humpback] {stop.stage}: interrupted; run the same command again to resume")
+    if _run(config, stages, args.only, args.until, args.force, beam_args):
         return 130
+    run_dir = RunContext(config).run_dir
     print()
-    print_status(ctx.run_dir, [s.name for s in stages])
-    print_measures(ctx.run_dir)
-    print_curated(ctx.run_dir, [s.name for s in stages if s.name.startswith("curate_")], n=5)
+    print_status(run_dir, [s.name for s in stages])
+    print_measures(run_dir)
+    print_curated(run_dir, [s.name for s in stages if s.name.startswith("curate_")], n=5)
     return 0
 
 
 def cmd_measure(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from humpback.run.graph import RunContext
-    from humpback.run.plan import run_stages, select
     from humpback.run.stages import build_stages
 
-    config_file = Path(args.run_dir, "config.yaml")
-    if not config_file.exists():
-        print(f"error: {args.run_dir} is not a humpback run (no config.yaml)", file=sys.stderr)
-        return 2
     overrides = [f"run_dir={Path(args.run_dir).resolve()}", "measure.enabled=true", *args.overrides]
-    config = load_config(config_file, overrides)
-    stages = build_stages(config)
-    ctx = RunContext(config, beam_args)
-    selected = select(stages, "measure", None, ["measure"])
-    run_stages(ctx, selected, ["measure"], say=lambda line: print(f"[humpback] {line}", flush=True))
-    print_measures(ctx.run_dir)
+    config = _run_config(args.run_dir, overrides)
+    if config is None:
+        return 2
+    if _run(config, build_stages(config), "measure", None, ["measure"], beam_args):
+        return 130
+    print_measures(config.run_dir)  # absolute: set from the run folder above
     return 0
 
 
-def cmd_status(args: argparse.Namespace, _beam_args: list[str]) -> int:
-    config_file = Path(args.run_dir, "config.yaml")
+def _run(config: RunConfig, stages: list, only, until, force: list[str], beam_args) -> bool:
+    """Run the selected stages; True when interrupted (a rerun resumes)."""
+    from humpback.run.graph import RunContext
+    from humpback.run.plan import run_stages, select
+
+    selected = select(stages, only, until, force)
+    try:
+        run_stages(RunContext(config, beam_args), selected, force,
+                   say=lambda line: print(f"[humpback] {line}", flush=True))  # fmt: skip
+    except Interrupted as stop:
+        print(f"[humpback] {stop.stage}: interrupted; run the same command again to resume")
+        return True
+    return False
+
+
+def _run_config(run_dir: str, overrides: list[str] = ()) -> RunConfig | None:
+    """The config a run saved in its folder, or None (said on stderr) when there is none."""
+    config_file = Path(run_dir, "config.yaml")
     if not config_file.exists():
-        print(f"error: {args.run_dir} is not a humpback run (no config.yaml)", file=sys.stderr)
+        print(f"error: {run_dir} is not a humpback run (no config.yaml)", file=sys.stderr)
+        return None
+    return load_config(config_file, overrides)
+
+
+def cmd_status(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    config = _run_config(args.run_dir)
+    if config is None:
         return 2
-    config = load_config(config_file)
     from humpback.run.stages import build_stages
 
     print_status(args.run_dir, [s.name for s in build_stages(config)])

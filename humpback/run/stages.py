@@ -30,7 +30,7 @@ from humpback.schemas.records import (
     SFTExample,
 )
 from humpback.storage.folders import local_copy, write_text
-from humpback.storage.shards import load_rows, shard_files, shard_pattern, write_rows
+from humpback.storage.shards import load_rows, shard_files, write_rows
 from humpback.tasks.backtranslate import choose_demonstrations
 
 SEED = Ref("seed", SeedPair)
@@ -71,11 +71,12 @@ def build_stages(config: RunConfig) -> list[Stage]:
             "seed": SEED,
             "backward": Ref("train_backward", Model),
             "candidates": Ref("augment", Candidate),
+            "dropped": Ref("augment", FilteredOut),
             **{name: Ref(stage, Model) for stage, name in scorers.items()},
         }
         stages.append(
-            Stage("measure", run_measure, ("measure", "augment", "curate", *MODEL_SECTIONS),
-                  inputs)
+            Stage("measure", partial(run_measure, scorers=tuple(scorers.values())),
+                  ("measure", "augment", "curate", *MODEL_SECTIONS), inputs)
         )  # fmt: skip
     return stages
 
@@ -174,7 +175,7 @@ def run_augment(run: StageRun) -> StageResult:
     return StageResult(result.counts, {"demonstrations": [list(d) for d in shown]})
 
 
-def run_measure(run: StageRun) -> StageResult:
+def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:
     """The method's measures on the held-out pairs (`humpback.measures.method`), also written
     to `measures.json` in the stage folder."""
     from humpback.measures.boilerplate import boilerplate_answers
@@ -184,11 +185,9 @@ def run_measure(run: StageRun) -> StageResult:
     if not heldout:
         raise RuntimeError("measure: no held-out pairs; set seed.holdout (and rerun seed)")
     cfg = run.config.measure
-    augment = run.ctx.stage_dir("augment")
     measures = {
         "instruction_form": instruction_form(
-            load_rows(run.inputs["candidates"]),
-            load_rows(shard_pattern(augment, FilteredOut.shard)),
+            load_rows(run.inputs["candidates"]), load_rows(run.inputs["dropped"])
         ),
         **measure(
             run.config,
@@ -196,7 +195,7 @@ def run_measure(run: StageRun) -> StageResult:
             demonstrations(run),
             local_copy(run.ctx.base_model),
             local_copy(run.inputs["backward"]),
-            {name: local_copy(run.inputs[name]) for name in run.inputs if name[0] == "M"},
+            {name: local_copy(run.inputs[name]) for name in scorers},
             boilerplate_answers(cfg.boilerplate) if cfg.boilerplate else [],
             say=lambda line: print(f"[humpback] {line}", flush=True),
         ),
