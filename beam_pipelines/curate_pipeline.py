@@ -42,6 +42,8 @@ def to_sft_example(tags: TagsConfig):
             iteration=scored["iteration"],
             segment_id=scored["id"],
             url=scored["url"],
+            pmi=scored["pmi"],
+            ifd=scored["ifd"],
         ).model_dump()
 
     return convert

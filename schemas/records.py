@@ -99,6 +99,8 @@ class SFTExample(Record):
     iteration: int | None
     segment_id: str | None
     url: str | None
+    pmi: float | None = None
+    ifd: float | None = None
 
 
 class DeadLetter(Record):

@@ -1,12 +1,13 @@
-"""The augment pipeline's inference seams on a tiny model: truncation to fit, and the cache."""
+"""The augment and curate pipelines' inference seams on a tiny model: truncation to fit, the
+cache, likelihood curation."""
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from humpback.beam_pipelines import augment_pipeline
+from humpback.beam_pipelines import augment_pipeline, curate_pipeline
 from humpback.beam_pipelines.counting import run_and_count
-from humpback.schemas.config import AugmentConfig, Sampling
+from humpback.schemas.config import AugmentConfig, CurateConfig, Sampling, TagsConfig
 from humpback.schemas.records import Segment
 from humpback.storage.shards import load_rows
 
@@ -61,3 +62,27 @@ def test_a_rerun_reads_the_cache_and_a_new_sampling_does_not(tiny_model, tmp_pat
     off = cfg.model_copy(update={"cache": False})
     fourth, _ = _augment(tiny_model, tmp_path / "segments", tmp_path / "4", off, cache)
     assert fourth.get("cache_hits", 0) == 0
+
+
+def test_likelihood_curation_records_pmi_and_ifd_and_keeps_by_the_rule(tiny_model, tmp_path):
+    _segments(tmp_path / "segments", ["Water tomatoes twice a week.", "Soil " * 40, "Sun. " * 30])
+    augment = RANDOM_TEXT.model_copy(update={"pmi": True, "sampling": Sampling(max_new_tokens=6)})
+    _, candidates = _augment(tiny_model, tmp_path / "segments", tmp_path / "aug", augment)
+    assert all(isinstance(c["pmi"], float) for c in candidates)
+    # thresholds between the candidates' own figures, so that the rule keeps some and not all
+    cfg = CurateConfig(mode="likelihood", min_pmi=min(c["pmi"] for c in candidates) - 1)
+    pipeline = beam.Pipeline()
+    curate_pipeline.build(pipeline, f"{tmp_path}/aug/candidates-*.parquet", tiny_model, cfg, 1,
+                          TagsConfig(), str(tmp_path / "cur"))  # fmt: skip
+    run_and_count(pipeline)
+    scored = load_rows(f"{tmp_path}/cur/scored-*.parquet")
+    ifds = sorted(r["ifd"] for r in scored)
+    assert len(scored) == 3 and all(r["score"] is None for r in scored)
+    cfg = cfg.model_copy(update={"max_ifd": (ifds[0] + ifds[1]) / 2})
+    pipeline = beam.Pipeline()
+    curate_pipeline.build(pipeline, f"{tmp_path}/aug/candidates-*.parquet", tiny_model, cfg, 1,
+                          TagsConfig(), str(tmp_path / "cur2"))  # fmt: skip
+    counts = run_and_count(pipeline)
+    curated = load_rows(f"{tmp_path}/cur2/curated-*.parquet")
+    assert counts["out"] == len(curated) == 1 and counts["filtered:above_max_ifd"] == 2
+    assert curated[0]["ifd"] == ifds[0] and curated[0]["pmi"] is not None

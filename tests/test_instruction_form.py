@@ -33,6 +33,8 @@ SEGMENT = (
         ("Write the instruction or question that this response would answer", "echoes_prompt"),
         ("Tomatoes need six to eight hours of sun a day. Water them deeply twice", "copies_text"),
         ("Tomatoes and sunlight, watering and mulch.", "not_a_request"),
+        ("How do I water tomatoes? How do I water them? How do I water tomatoes? How do I water",
+         "repetitive"),
         ("", "empty_instruction"),
     ],
 )  # fmt: skip
@@ -48,6 +50,7 @@ def test_malformed_instructions_get_their_reason(instruction, reason):
         "I need tips for growing tomatoes",
         "Can you tell me how much sun tomatoes need",
         "How much sun do tomatoes need a day?",  # a title copied from the page is fine
+        "How much water do tomatoes need? And how much water do peppers need in a dry summer?",
     ],
 )
 def test_requests_and_questions_pass(instruction):

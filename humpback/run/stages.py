@@ -65,6 +65,7 @@ def build_stages(config: RunConfig) -> list[Stage]:
                   resumable=True),
         ]  # fmt: skip
         scorers[f"train_{t}"] = f"M{t}"
+    scorers.pop(f"train_{config.iterations}")  # the last model scores nothing in this run
     if config.measure.enabled:
         inputs = {
             "heldout": Ref("seed", HeldOutPair),

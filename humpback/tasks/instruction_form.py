@@ -3,7 +3,8 @@
 A well-formed instruction is a request or a question (a "?" somewhere, a sentence that opens
 with a question word, or a clause that opens with a request verb or a phrase such as "I need"),
 does not repeat the backward prompt, does not talk about "the response" or "the text" it was
-written from, and does not copy that text. English-centred: an instruction in another language
+written from, does not copy that text and does not repeat itself (a small model's loop).
+English-centred: an instruction in another language
 passes only with a question mark. Human instructions pass about nine times in ten (LIMA 90.9%,
 OpenAssistant 92.6%).
 """
@@ -43,6 +44,8 @@ _ABOUT_SOURCE = re.compile(
 )
 COPY_NGRAM = 4  # an instruction copies its text when most of its word 4-grams are in it
 COPY_MIN_WORDS = 12
+REPEAT_NGRAM = 3  # an instruction repeats itself when a quarter of its word 3-grams are repeats
+REPEAT_SHARE = 0.25
 
 
 def _words(text: str) -> list[str]:
@@ -78,6 +81,16 @@ def copies(instruction: str, text: str) -> bool:
     return len(grams & _ngrams(_words(text), COPY_NGRAM)) / len(grams) > 0.5
 
 
+def repeats(instruction: str) -> bool:
+    """A quarter of the instruction's word 3-grams (at least 10 of them) occur earlier in it:
+    none of the 1,269 human instructions of the LIMA, OpenAssistant and Self-Instruct seeds do."""
+    words = _words(instruction)
+    total = len(words) - REPEAT_NGRAM + 1
+    if total < 10:
+        return False
+    return 1 - len(_ngrams(words, REPEAT_NGRAM)) / total > REPEAT_SHARE
+
+
 def form_problem(instruction: str, text: str = "", prompt: str = "") -> str | None:
     """Why `instruction` (written for `text` when asked with `prompt`) is not a well-formed
     instruction, or None."""
@@ -89,6 +102,8 @@ def form_problem(instruction: str, text: str = "", prompt: str = "") -> str | No
         return "about_the_response"
     if copies(instruction, text):
         return "copies_text"
+    if repeats(instruction):
+        return "repetitive"
     if not is_request(instruction):
         return "not_a_request"
     return None
