@@ -63,8 +63,8 @@ def run_stages(
         if stage.name not in force and is_complete(ctx, stage):
             say(f"{stage.name}: complete, skipped")
             continue
-        say(f"{stage.name}: running")
-        try:
+        try:  # "running" is said inside: a Ctrl-C right after the line is an interruption
+            say(f"{stage.name}: running")
             manifest = execute(ctx, stage)
         except (KeyboardInterrupt, RuntimeError) as err:
             if not _interrupted(err):
