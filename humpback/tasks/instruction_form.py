@@ -2,11 +2,10 @@
 
 A well-formed instruction is a request or a question (a "?" somewhere, a sentence that opens
 with a question word, or a clause that opens with a request verb or a phrase such as "I need"),
-does not repeat the backward prompt, does not talk about "the response" or "the text" it was
+does not echo the backward prompt, does not talk about "the response" or "the text" it was
 written from, does not copy that text and does not repeat itself (a small model's loop).
-English-centred: an instruction in another language
-passes only with a question mark. Human instructions pass about nine times in ten (LIMA 90.9%,
-OpenAssistant 92.6%).
+English-centred: an instruction in another language passes only with a question mark. Human
+instructions pass about nine times in ten (LIMA 90.9%, OpenAssistant 92.6%).
 """
 
 import re
