@@ -5,12 +5,13 @@ import apache_beam as beam
 
 from humpback.beam_pipelines.counting import count_out
 from humpback.beam_pipelines.io.shards import read_shards
-from humpback.beam_pipelines.run_task import RunTask, write_task_outputs
+from humpback.beam_pipelines.run_task import chain_tasks, write_task_outputs
 from humpback.schemas.config import AugmentConfig
 from humpback.schemas.records import Candidate
 from humpback.storage.shards import count_rows, shard_files
 from humpback.tasks.backtranslate import Backtranslate, Demonstration
 from humpback.tasks.likelihood import InstructionPMI
+from humpback.tasks.task import Task
 
 
 def build(
@@ -24,15 +25,10 @@ def build(
 ) -> None:
     """Candidates from the segments shards that the glob `segments` matches."""
     total = count_rows(shard_files(segments))
-    write = Backtranslate(model_path, demonstrations, cfg.check_form)
-    outputs = [
-        read_shards(pipeline, segments)
-        | "Backtranslate" >> RunTask("augment", write, model_path, cfg, total, cache_dir)
-    ]
+    tasks: list[Task] = [Backtranslate(model_path, demonstrations, cfg.check_form)]
     if cfg.pmi:
-        pmi = InstructionPMI(demonstrations)
-        outputs.append(
-            outputs[-1]["records"]
-            | "PMI" >> RunTask("augment pmi", pmi, model_path, cfg, None, cache_dir, False)
-        )
+        tasks.append(InstructionPMI(demonstrations))
+    outputs = chain_tasks(
+        read_shards(pipeline, segments), "augment", tasks, model_path, cfg, total, cache_dir
+    )
     write_task_outputs(outputs, out_dir, Candidate) | "Count out" >> beam.Map(count_out)

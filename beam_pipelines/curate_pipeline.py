@@ -8,7 +8,7 @@ import apache_beam as beam
 
 from humpback.beam_pipelines.counting import count
 from humpback.beam_pipelines.io.shards import read_shards, write_shards
-from humpback.beam_pipelines.run_task import RunTask, write_task_outputs
+from humpback.beam_pipelines.run_task import chain_tasks, write_task_outputs
 from humpback.schemas.config import CurateConfig, TagsConfig
 from humpback.schemas.records import Scored, SFTExample
 from humpback.storage.shards import count_rows, shard_files
@@ -70,17 +70,11 @@ def build(
     cache_dir: str | None = None,
 ) -> None:
     """Scored and curated shards from the candidates shards that the glob `candidates` matches."""
-    stage = f"curate_{iteration}"
     total = count_rows(shard_files(candidates))
-    records, outputs = read_shards(pipeline, candidates), []
-    for i, task in enumerate(scoring_tasks(cfg, scorer_path, iteration)):
-        name = stage if i == 0 else f"{stage} {type(task).__name__}"
-        outputs.append(
-            records
-            | type(task).__name__
-            >> RunTask(name, task, scorer_path, cfg, total if i == 0 else None, cache_dir, i == 0)
-        )
-        records = outputs[-1]["records"]
+    outputs = chain_tasks(
+        read_shards(pipeline, candidates), f"curate_{iteration}",
+        scoring_tasks(cfg, scorer_path, iteration), scorer_path, cfg, total, cache_dir,
+    )  # fmt: skip
     curated = (
         write_task_outputs(outputs, out_dir, Scored)
         | "Keep passing" >> beam.Filter(keep_passing(cfg))

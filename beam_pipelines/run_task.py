@@ -107,8 +107,8 @@ class RunTask(beam.PTransform):
     """Run `task` with the model at `model_path` over a PCollection of records.
 
     Returns {"records", "dead", "filtered"}: the task's records, the dead letters and the
-    records it dropped; `write_task_outputs` writes them. A stage that chains tasks counts its
-    inputs `in` once, in its first task (`counts_in`).
+    records it dropped; `write_task_outputs` writes them. A stage that chains tasks
+    (`chain_tasks`) counts its inputs `in` once, in its first task (`counts_in`).
     """
 
     def __init__(
@@ -148,6 +148,32 @@ class RunTask(beam.PTransform):
         )
         dead = (parsed[DEAD], failed) | "Dead letters" >> beam.Flatten()
         return {"records": parsed.records, "dead": dead, "filtered": parsed[FILTERED]}
+
+
+def chain_tasks(
+    records: beam.PCollection,
+    stage: str,
+    tasks: list[Task],
+    model_path: str,
+    cfg: InferenceConfig,
+    total: int | None = None,
+    cache_dir: str | None = None,
+) -> list[dict[str, beam.PCollection]]:
+    """Run `tasks` one after another, each on the records the one before it made; the first
+    counts the stage's inputs `in` and reports progress against `total`, a later one reports
+    as "<stage> <task>". Returns every task's outputs, for `write_task_outputs`."""
+    outputs: list[dict[str, beam.PCollection]] = []
+    for i, task in enumerate(tasks):
+        name = type(task).__name__
+        first = i == 0
+        outputs.append(
+            records
+            | name
+            >> RunTask(stage if first else f"{stage} {name}", task, model_path, cfg,
+                       total if first else None, cache_dir, counts_in=first)
+        )  # fmt: skip
+        records = outputs[-1]["records"]
+    return outputs
 
 
 def write_task_outputs(

@@ -37,6 +37,11 @@ SEED = Ref("seed", SeedPair)
 MODEL_SECTIONS = ("base_model", "chat_template")
 
 
+def model_stage(t: int) -> str:
+    """The stage that trains M_t: M0 on the seed pairs, M_t (t >= 1) on seed and curated."""
+    return f"train_{t}" if t else "train_seed"
+
+
 def build_stages(config: RunConfig) -> list[Stage]:
     """The run's stages in order; M_t is scored by the model before it (M0 for t = 1)."""
     stages = [
@@ -52,31 +57,30 @@ def build_stages(config: RunConfig) -> list[Stage]:
                "seed": SEED},
               (Candidate, FilteredOut, DeadLetter)),
     ]  # fmt: skip
-    scorers = {"train_seed": "M0"}
     for t in range(1, config.iterations + 1):
-        scorer = list(scorers)[-1]
         stages += [
             Stage(f"curate_{t}", partial(run_curate, t=t), ("curate", "tags"),
-                  {"candidates": Ref("augment", Candidate), "scorer": Ref(scorer, Model)},
+                  {"candidates": Ref("augment", Candidate),
+                   "scorer": Ref(model_stage(t - 1), Model)},
                   (Scored, SFTExample, FilteredOut, DeadLetter)),
             Stage(f"train_{t}", partial(run_training, role="iteration"),
                   (*MODEL_SECTIONS, "training.iteration", "training.mix", "tags"),
                   {"seed": SEED, "curated": Ref(f"curate_{t}", SFTExample)}, (Model,),
                   resumable=True),
         ]  # fmt: skip
-        scorers[f"train_{t}"] = f"M{t}"
-    scorers.pop(f"train_{config.iterations}")  # the last model scores nothing in this run
     if config.measure.enabled:
+        # M0 .. M_{T-1} scored a curate stage; the last model scores nothing in this run
+        scorers = {f"M{t}": model_stage(t) for t in range(config.iterations)}
         inputs = {
             "heldout": Ref("seed", HeldOutPair),
             "seed": SEED,
             "backward": Ref("train_backward", Model),
             "candidates": Ref("augment", Candidate),
             "dropped": Ref("augment", FilteredOut),
-            **{name: Ref(stage, Model) for stage, name in scorers.items()},
+            **{name: Ref(stage, Model) for name, stage in scorers.items()},
         }
         stages.append(
-            Stage("measure", partial(run_measure, scorers=tuple(scorers.values())),
+            Stage("measure", partial(run_measure, scorers=tuple(scorers)),
                   ("measure", "augment", "curate", *MODEL_SECTIONS), inputs)
         )  # fmt: skip
     return stages
