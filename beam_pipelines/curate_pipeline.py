@@ -12,16 +12,21 @@ from humpback.beam_pipelines.run_task import chain_tasks, write_task_outputs
 from humpback.schemas.config import CurateConfig, TagsConfig
 from humpback.schemas.records import Scored, SFTExample
 from humpback.storage.shards import count_rows, shard_files
+from humpback.tasks.eval_overlap import EvalOverlap
 from humpback.tasks.likelihood import AnswerIFD
 from humpback.tasks.score import Score
 from humpback.tasks.tags import tagged
 
 
-def keep_passing(cfg: CurateConfig):
+def keep_passing(cfg: CurateConfig, overlap: EvalOverlap | None = None):
+    """Keep a candidate that passes the mode's thresholds and overlaps no evaluation prompt."""
+
     def keep(scored: dict) -> bool:
         if scored["score"] is not None:
             count(f"score:{scored['score']}")
         reason = cfg.why_dropped(scored["score"], scored["pmi"], scored["ifd"])
+        if reason is None and overlap is not None and overlap(scored["instruction"]):
+            reason = "eval_overlap"
         count(f"filtered:{reason}" if reason else "out")
         return reason is None
 
@@ -68,8 +73,10 @@ def build(
     tags: TagsConfig,
     out_dir: str,
     cache_dir: str | None = None,
+    overlap: EvalOverlap | None = None,
 ) -> None:
-    """Scored and curated shards from the candidates shards that the glob `candidates` matches."""
+    """Scored and curated shards from the candidates shards that the glob `candidates` matches;
+    a candidate whose instruction overlaps an evaluation prompt (`overlap`) is not kept."""
     total = count_rows(shard_files(candidates))
     outputs = chain_tasks(
         read_shards(pipeline, candidates), f"curate_{iteration}",
@@ -77,7 +84,7 @@ def build(
     )  # fmt: skip
     curated = (
         write_task_outputs(outputs, out_dir, Scored)
-        | "Keep passing" >> beam.Filter(keep_passing(cfg))
+        | "Keep passing" >> beam.Filter(keep_passing(cfg, overlap))
         | "To SFT rows" >> beam.Map(to_sft_example(tags))
     )
     write_shards(curated, out_dir, SFTExample)

@@ -177,13 +177,16 @@ def chain_tasks(
 
 
 def write_task_outputs(
-    outputs: list[dict[str, beam.PCollection]], out_dir: str, record: type[Record]
+    outputs: list[dict[str, beam.PCollection]],
+    out_dir: str,
+    record: type[Record],
+    part: str = "",
 ) -> beam.PCollection:
     """Write the last task's records, and every task's dead letters and dropped records, as
-    shards in `out_dir`; returns the records."""
+    shards in `out_dir` (named with `part`, see `write_shards`); returns the records."""
     records = outputs[-1]["records"]
-    write_shards(records, out_dir, record)
+    write_shards(records, out_dir, record, part)
     for name, kind in (("dead", DeadLetter), ("filtered", FilteredOut)):
         pcolls = tuple(o[name] for o in outputs)
-        write_shards(pcolls | f"All {name}" >> beam.Flatten(), out_dir, kind)
+        write_shards(pcolls | f"All {name}" >> beam.Flatten(), out_dir, kind, part)
     return records

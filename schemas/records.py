@@ -103,6 +103,36 @@ class SFTExample(Record):
     ifd: float | None = None
 
 
+class EvalAnswer(Record):
+    """A model's answer to an evaluation prompt; `generator` names the model (M0, M1, N=100)."""
+
+    shard: ClassVar[str] = "answers"
+    id: str
+    instruction: str
+    dataset: str
+    generator: str
+    output: str
+
+
+class Judgment(Record):
+    """One judgment of a pair in one order: `output_1` is the reference's answer, `output_2` the
+    model's; `p_model` is the judge's probability that the model's is better (0 or 1 for a
+    written verdict); `annotated` is a stronger judge's AlpacaEval preference, where known."""
+
+    shard: ClassVar[str] = "judgments"
+    id: str
+    instruction: str
+    dataset: str
+    generator: str
+    output_1: str
+    output_2: str
+    model_first: bool
+    p_model: float
+    judge: str
+    raw: str
+    annotated: float | None = None
+
+
 class DeadLetter(Record):
     """An input that gave no output, and why."""
 

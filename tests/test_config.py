@@ -51,7 +51,7 @@ def test_set_rejects_an_assignment_without_equals():
 
 def test_cli_validate_exits_non_zero_naming_the_field(tmp_path):
     bad = tmp_path / "typo.yaml"
-    bad.write_text(QUICKSTART.read_text().replace("exclude_field", "exclude_feild"))
+    bad.write_text(QUICKSTART.read_text().replace("output_field", "output_feild"))
     result = subprocess.run(
         [sys.executable, "-m", "humpback", "validate", str(bad)],
         capture_output=True,
@@ -59,7 +59,7 @@ def test_cli_validate_exits_non_zero_naming_the_field(tmp_path):
         cwd=ROOT,
     )
     assert result.returncode == 2
-    assert "seed.exclude_feild: Extra inputs are not permitted" in result.stderr
+    assert "seed.output_feild: Extra inputs are not permitted" in result.stderr
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)

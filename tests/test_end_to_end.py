@@ -11,10 +11,12 @@ import pytest
 import yaml
 
 from humpback.schemas.config import WEB_TAG
+from humpback.storage.shards import load_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_1", "train_1",
-          "measure"]  # fmt: skip
+          "measure", "scale_2", "evaluate", "judge", "judge_calibration"]  # fmt: skip
+ALPACA_EVAL = "eval/alpaca_eval"
 
 
 def humpback(*args: str) -> subprocess.CompletedProcess:
@@ -43,6 +45,16 @@ def config(tmp_path_factory, tiny_base_model, data_dir) -> Path:
         "curate": {"mode": "logprobs", "k": 1, "batch_size": 4},
         "iterations": 1,
         "training": {"backward": tiny_training, "seed": tiny_training, "iteration": tiny_training},
+        "evaluate": {"prompts": str(data_dir / ALPACA_EVAL / "text_davinci_003/model_outputs.json"),
+                     "limit": 4, "scaling": [2], "batch_size": 4,
+                     "sampling": {"max_new_tokens": 8}},
+        "judge": {"reference": str(data_dir / ALPACA_EVAL / "text_davinci_003/model_outputs.json"),
+                  "batch_size": 4, "answer_chars": 200,
+                  "calibration": {"annotations": str(data_dir / ALPACA_EVAL / "gpt4_annotations"),
+                                  "pairs": 2, "outputs": {"humpback-llama-65b": {
+                                      "path": str(data_dir / ALPACA_EVAL / "humpback-llama-65b"
+                                                  / "model_outputs.json"),
+                                      "published_win_rate": 83.71}}}},
     }  # fmt: skip
     path = tmp_path_factory.mktemp("config") / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -219,3 +231,102 @@ def test_curate_in_generate_mode_dead_letters_unparsable_ratings(finished_run, c
 
     dead = pq.read_table(next((run_dir / "curate_1").glob("dead_letter-*.parquet"))).to_pylist()
     assert {d["error"] for d in dead} == {"unparsable_score"}
+
+
+def test_every_model_answers_the_prompts_in_alpaca_evals_format(finished_run, data_dir):
+    prompts = json.loads(
+        (data_dir / ALPACA_EVAL / "text_davinci_003/model_outputs.json").read_text()
+    )
+    instructions = {p["instruction"] for p in prompts}
+    for part in ["M0", "M1", "N_2"]:
+        outputs = json.loads((finished_run / "evaluate" / part / "model_outputs.json").read_text())
+        assert len(outputs) == 4
+        assert all(set(o) == {"dataset", "instruction", "output", "generator"} for o in outputs)
+        assert all(o["instruction"] in instructions for o in outputs)  # byte-identical
+    counts = manifests(finished_run)["evaluate"]["counts"]
+    assert counts["in"] == 3 * 4 and counts["out"] + counts["dead_lettered"] == 12
+
+
+def test_the_judge_gives_win_rates_differences_and_a_scaling_fit(finished_run):
+    judge = manifests(finished_run)["judge"]
+    metrics = judge["metrics"]
+    assert set(metrics["models"]) == {"M0", "M1", "N=2"}
+    for figures in metrics["models"].values():
+        assert figures["n_total"] + figures["unjudged"] == 4
+        assert 0 <= figures["win_rate"] <= 100 and figures["pairs_both_orders"] == 4
+        assert 0 <= figures["flip_rate"] <= 1
+    assert judge["counts"]["in"] == 3 * 4 * 2  # every pair in both orders
+    assert set(metrics["differences"]) == {"M0 -> M1"}
+    assert metrics["differences"]["M0 -> M1"]["prompts"] == 4
+    curated = manifests(finished_run)["curate_1"]["counts"]["out"]
+    assert metrics["scaling"]["sizes"] == [2, curated] and metrics["scaling"]["alpha"] is not None
+    assert (finished_run / "judge" / "win_rates.json").exists()
+
+
+def test_judge_calibration_reports_agreement_with_gpt4_and_published_outputs(finished_run):
+    metrics = manifests(finished_run)["judge_calibration"]["metrics"]
+    annotated = {"alpaca-7b", "falcon-7b-instruct", "gpt4", "guanaco-65b", "text_davinci_001",
+                 "vicuna-13b"}  # fmt: skip
+    assert set(metrics["models"]) == annotated | {"humpback-llama-65b"}
+    for name in annotated:
+        figures = metrics["models"][name]
+        assert figures["pairs"] + figures["unjudged"] == 2
+        assert 0 <= figures["agreement"] <= 1 and figures["annotated_win_rate_all"] > 0
+    assert metrics["models"]["humpback-llama-65b"]["published_win_rate"] == 83.71
+    assert metrics["overall"]["pairs"] <= 12
+
+
+def test_seed_pairs_overlapping_evaluation_prompts_are_dropped_and_counted(config, tmp_path):
+    run_dir = tmp_path / "decontaminated"
+    result = humpback("run", str(config), "--until", "seed", "--set", f"run_dir={run_dir}",
+                      "--set", "seed.exclude_field=null", "--set", "seed.limit=null")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads((run_dir / "seed" / "manifest.json").read_text())["counts"]
+    # the 6 OASST prompts that AlpacaEval took, and one that shares a prompt template with one
+    assert counts["filtered"] == {"eval_overlap": 7} and counts["in"] == 94
+
+
+def test_the_report_is_one_page_that_chromium_renders(finished_run, tmp_path):
+    from PIL import Image, ImageStat
+
+    result = humpback("report", str(finished_run))
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = finished_run / "report.html"
+    text = page.read_text()
+    headings = ["Stages", "Training loss", "Scores per iteration", "Method measures",
+                "Curation examples", "Win rates", "Judge calibration", "Data scaling"]  # fmt: skip
+    for heading in headings:
+        assert f"<h2>{heading}" in text
+    assert "<script" not in text and "<link" not in text and 'src="http' not in text
+    assert text.count("data:image/png;base64,") >= 5  # loss curves, histograms, win rates, fit
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,3000",
+         f"--screenshot={shot}", page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    image = Image.open(shot).convert("L")
+    assert image.size == (1200, 3000)
+    stddev = ImageStat.Stat(image).stddev[0]
+    dark = sum(image.histogram()[:128]) / (image.size[0] * image.size[1])
+    assert stddev > 20 and dark > 0.005  # text, tables and charts, not a blank page
+
+
+def test_a_written_verdict_the_judge_cannot_give_is_counted_not_guessed(finished_run, config):
+    import shutil
+
+    run_dir = finished_run.parent / "ranking"
+    shutil.copytree(finished_run, run_dir)
+    overrides = [f"run_dir={run_dir}", "judge.form=ranking", "judge.sampling.max_new_tokens=4"]
+    result = humpback("run", str(config), "--only", "judge", *(f"--set={o}" for o in overrides))
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((run_dir / "judge" / "manifest.json").read_text())
+    # a random tiny model writes no "Better: A|B": every judgment is dead-lettered, none guessed
+    assert manifest["counts"]["dead_lettered"] == manifest["counts"]["in"] == 24
+    models = manifest["metrics"]["models"]
+    assert set(models) == {"M0", "M1", "N=2"}
+    assert all(m["n_total"] == 0 and m["unjudged"] == 4 for m in models.values())
+    dead = load_rows(str(run_dir / "judge" / "dead_letter-*.parquet"))
+    assert {d["error"] for d in dead} == {"unparsable_verdict"}

@@ -1,6 +1,7 @@
 """The openai backend against a real OpenAI-compatible server: llama.cpp's, on loopback, serving
 the embedded model's GGUF (installed by tools/setup.sh)."""
 
+import json
 import socket
 import subprocess
 import sys
@@ -158,3 +159,38 @@ def test_a_server_that_stays_down_dead_letters_the_rest(gguf, embedded_model, tm
         dead
     )
     assert dead and {d["error"] for d in dead} <= {"APIConnectionError", "APITimeoutError"}
+
+
+def test_the_judge_plugs_into_an_openai_compatible_server(server, data_dir, tmp_path):
+    """Judge calibration with llama.cpp's server as the judge: the same stage, another backend."""
+    import yaml
+
+    from tests.test_end_to_end import humpback
+
+    evals = data_dir / "eval/alpaca_eval"
+    config = {
+        "run_dir": str(tmp_path / "run"),
+        "seed": {"path": str(data_dir / "seed/oasst_first_turn_rank0.jsonl")},
+        "corpus": {"paths": [str(data_dir / "web/warc/english-pages-0001.warc.gz")]},
+        "judge": {
+            "reference": str(evals / "text_davinci_003/model_outputs.json"),
+            "backend": "openai", "openai": {"base_url": server.url, "model": "smollm2"},
+            "batch_size": 4, "answer_chars": 300, "max_input_tokens": 1800,
+            "calibration": {"annotations": str(evals / "gpt4_annotations"), "pairs": 2},
+        },
+    }  # fmt: skip
+    path = tmp_path / "judge.yaml"
+    path.write_text(yaml.safe_dump(config))
+    def asked() -> int:  # the logprobs form reads the next token through /v1/completions
+        return server.log.read_text(errors="replace").count("POST /v1/completions")
+
+    before = asked()
+    result = humpback("run", str(path), "--only", "judge_calibration")
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((tmp_path / "run/judge_calibration/manifest.json").read_text())
+    counts, metrics = manifest["counts"], manifest["metrics"]
+    assert counts["in"] == 6 * 2 * 2 == counts["out"] + counts["dead_lettered"]
+    assert asked() - before >= counts["in"]  # each judgment asked the server
+    judgments = load_rows(f"{tmp_path}/run/judge_calibration/judgments-*.parquet")
+    assert {j["judge"] for j in judgments} == {"smollm2"}
+    assert 0 <= metrics["overall"]["agreement"] <= 1 and metrics["overall"]["pairs"] > 0

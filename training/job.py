@@ -60,7 +60,9 @@ def build_examples(job: TrainingJob) -> tuple[data.Examples, int, dict]:
         sources.append((data.to_examples(curated, data.curated_example), n_curated,
                         job.mix.augmented))  # fmt: skip
     mixed, n = data.mix(sources, seed)
-    return mixed, n, {"seed_examples": n_seed, "curated_examples": n_curated}
+    cap = job.mix.augmented.max_examples if job.role == "iteration" else None
+    used = n_curated if cap is None else min(n_curated, cap)  # distinct curated examples
+    return mixed, n, {"seed_examples": n_seed, "curated_examples": used}
 
 
 def run_job(job: TrainingJob) -> dict:

@@ -5,10 +5,12 @@ import apache_beam as beam
 from humpback.schemas.records import Record
 
 
-def write_shards(pcoll: beam.PCollection, folder: str, record: type[Record]):
-    """Write dict records as zstd Parquet shards: `<folder>/<record.shard>-SSSSS-of-NNNNN`."""
+def write_shards(pcoll: beam.PCollection, folder: str, record: type[Record], part: str = ""):
+    """Write dict records as zstd Parquet shards: `<folder>/<record.shard>-SSSSS-of-NNNNN`, or
+    `<record.shard>-<part>-SSSSS-of-NNNNN` for one part of a set written by several pipelines."""
+    prefix = f"{record.shard}-{part}" if part else record.shard
     return pcoll | f"Write {record.shard}" >> beam.io.WriteToParquet(
-        f"{folder.rstrip('/')}/{record.shard}",
+        f"{folder.rstrip('/')}/{prefix}",
         schema=record.arrow_schema(),
         file_name_suffix=".parquet",
         codec="zstd",

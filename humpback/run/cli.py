@@ -9,7 +9,7 @@ from pathlib import Path
 from humpback.run.manifest import read_manifest
 from humpback.run.memory import map_large_blocks
 from humpback.run.plan import Interrupted, PlanError
-from humpback.run.summary import print_curated, print_measures, print_status
+from humpback.run.summary import print_curated, print_measures, print_status, print_win_rates
 from humpback.schemas.config import ConfigError, RunConfig, load_config
 
 USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...] [--set k=v ...] \
@@ -17,6 +17,7 @@ USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...
        humpback validate CONFIG [--set k=v ...]
        humpback status RUN_DIR
        humpback measure RUN_DIR [--set k=v ...]
+       humpback report RUN_DIR [-o FILE]
        humpback sample STAGE_DIR [--name SHARDS] [-n N] [--seed S]"""
 
 
@@ -73,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
         "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
     )
     measure.set_defaults(command=cmd_measure)
+    report = sub.add_parser("report", help="write a run's report: one self-contained HTML page")
+    report.add_argument("run_dir")
+    report.add_argument("-o", "--output", help="default: RUN_DIR/report.html")
+    report.set_defaults(command=cmd_report)
     sample = sub.add_parser("sample", help="print random rows of a stage's shards")
     sample.add_argument("stage_dir")
     sample.add_argument("--name", default=None, help="shard set (default: the stage's first)")
@@ -106,6 +111,22 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     print_status(run_dir, [s.name for s in stages])
     print_measures(run_dir)
     print_curated(run_dir, [s.name for s in stages if s.name.startswith("curate_")], n=5)
+    print_win_rates(run_dir)
+    from humpback.run.report import write_report
+
+    print(f"\nreport: {write_report(run_dir, [s.name for s in stages])}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    config = _run_config(args.run_dir)
+    if config is None:
+        return 2
+    from humpback.run.report import write_report
+    from humpback.run.stages import build_stages
+
+    stages = [s.name for s in build_stages(config)]
+    print(write_report(str(Path(args.run_dir).resolve()), stages, args.output))
     return 0
 
 

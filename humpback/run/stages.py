@@ -5,25 +5,24 @@ import json
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable
 from functools import partial
 
-import apache_beam as beam
 import fsspec
-from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.utils import shared
 
 from humpback.beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
-from humpback.beam_pipelines.counting import run_and_count
 from humpback.beam_pipelines.io.corpus import expand_paths
 from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs, split_holdout
+from humpback.run.beam_run import run_beam
+from humpback.run.evaluation import eval_overlap, run_calibration, run_evaluate, run_judge
 from humpback.run.graph import Model, Ref, Stage, StageResult, StageRun
 from humpback.schemas.config import RunConfig
 from humpback.schemas.records import (
     Candidate,
     DeadLetter,
+    EvalAnswer,
     FilteredOut,
     HeldOutPair,
+    Judgment,
     Scored,
     SeedPair,
     Segment,
@@ -35,6 +34,7 @@ from humpback.tasks.backtranslate import choose_demonstrations
 
 SEED = Ref("seed", SeedPair)
 MODEL_SECTIONS = ("base_model", "chat_template")
+DECONTAMINATION = ("evaluate.prompts", "evaluate.decontamination_ngram")
 
 
 def model_stage(t: int) -> str:
@@ -45,7 +45,8 @@ def model_stage(t: int) -> str:
 def build_stages(config: RunConfig) -> list[Stage]:
     """The run's stages in order; M_t is scored by the model before it (M0 for t = 1)."""
     stages = [
-        Stage("seed", run_seed, ("seed",), outputs=(SeedPair, HeldOutPair, DeadLetter)),
+        Stage("seed", run_seed, ("seed", *DECONTAMINATION),
+              outputs=(SeedPair, HeldOutPair, DeadLetter)),
         Stage("train_backward", partial(run_training, role="backward"),
               (*MODEL_SECTIONS, "training.backward"), {"seed": SEED}, (Model,), resumable=True),
         Stage("train_seed", partial(run_training, role="seed"),
@@ -59,7 +60,7 @@ def build_stages(config: RunConfig) -> list[Stage]:
     ]  # fmt: skip
     for t in range(1, config.iterations + 1):
         stages += [
-            Stage(f"curate_{t}", partial(run_curate, t=t), ("curate", "tags"),
+            Stage(f"curate_{t}", partial(run_curate, t=t), ("curate", "tags", *DECONTAMINATION),
                   {"candidates": Ref("augment", Candidate),
                    "scorer": Ref(model_stage(t - 1), Model)},
                   (Scored, SFTExample, FilteredOut, DeadLetter)),
@@ -83,13 +84,48 @@ def build_stages(config: RunConfig) -> list[Stage]:
             Stage("measure", partial(run_measure, scorers=tuple(scorers)),
                   ("measure", "augment", "curate", *MODEL_SECTIONS), inputs)
         )  # fmt: skip
+    if config.evaluate.prompts:
+        stages += evaluation_stages(config)
+    if config.judge.calibration:
+        stages.append(Stage("judge_calibration", run_calibration, ("judge", *MODEL_SECTIONS),
+                            outputs=(Judgment, DeadLetter)))  # fmt: skip
     return stages
+
+
+def evaluation_stages(config: RunConfig) -> list[Stage]:
+    """The scaling rungs (seed + N curated examples of the last iteration), `evaluate` of every
+    model, and `judge`."""
+    last = config.iterations
+    rungs = {f"N={n}": f"scale_{n}" for n in config.evaluate.scaling}
+    stages = [
+        Stage(stage, partial(run_training, role="iteration", augmented=n),
+              (*MODEL_SECTIONS, "training.iteration", "training.mix", "tags"),
+              {"seed": SEED, "curated": Ref(f"curate_{last}", SFTExample)}, (Model,),
+              resumable=True)
+        for n, stage in zip(config.evaluate.scaling, rungs.values(), strict=True)
+    ]  # fmt: skip
+    models = {f"M{t}": model_stage(t) for t in range(last + 1)} | rungs
+    sizes = {f"M{last}": model_stage(last)} | rungs if rungs else {}
+    return stages + [
+        Stage("evaluate", partial(run_evaluate, models=tuple(models)),
+              ("evaluate", "tags", *MODEL_SECTIONS),
+              {name: Ref(stage, Model) for name, stage in models.items()},
+              (EvalAnswer, DeadLetter)),
+        Stage("judge", partial(run_judge, sizes=sizes), ("judge", *MODEL_SECTIONS),
+              {"answers": Ref("evaluate", EvalAnswer)}, (Judgment, DeadLetter)),
+    ]  # fmt: skip
 
 
 def run_seed(run: StageRun) -> StageResult:
     cfg = run.config.seed
     rows = read_raw_rows(cfg.path)
     pairs, dead, filtered = select_seed_pairs(rows, cfg)
+    overlap = eval_overlap(run.config)
+    if overlap is not None:
+        kept = [p for p in pairs if not overlap(p["instruction"])]
+        if len(kept) < len(pairs):
+            filtered["eval_overlap"] = len(pairs) - len(kept)
+        pairs = kept
     if not pairs:
         raise RuntimeError(f"seed: no valid pairs in {cfg.path}")
     pairs, heldout = split_holdout(pairs, cfg.holdout)
@@ -101,11 +137,16 @@ def run_seed(run: StageRun) -> StageResult:
     return StageResult({**counts, **{f"filtered:{k}": v for k, v in filtered.items()}})
 
 
-def run_training(run: StageRun, role: str) -> StageResult:
-    """Write the job's spec into the stage folder and run it, in process or via the launcher."""
+def run_training(run: StageRun, role: str, augmented: int | None = None) -> StageResult:
+    """Write the job's spec into the stage folder and run it, in process or via the launcher;
+    `augmented`: at most this many curated examples (a rung of the data scaling)."""
     from humpback.training.job import TrainingJob, run_job
 
     training = run.config.training
+    mix = training.mix
+    if augmented is not None:
+        cap = mix.augmented.model_copy(update={"max_examples": augmented})
+        mix = mix.model_copy(update={"augmented": cap})
     job = TrainingJob(
         role=role,
         base_model=run.ctx.base_model,
@@ -113,7 +154,7 @@ def run_training(run: StageRun, role: str) -> StageResult:
         seed_shards=shard_files(run.inputs["seed"]),
         curated_shards=shard_files(run.inputs["curated"]) if "curated" in run.inputs else [],
         tags=run.config.tags,
-        mix=training.mix,
+        mix=mix,
         hp=getattr(training, role),
         chat_template=run.config.chat_template,
     )
@@ -134,17 +175,6 @@ def run_training(run: StageRun, role: str) -> StageResult:
             metrics = json.load(f)
     n = metrics["examples"]
     return StageResult({"in": n, "out": n}, metrics)
-
-
-def run_beam(run: StageRun, build: Callable[[beam.Pipeline], None]) -> StageResult:
-    """Build and run one Beam pipeline with the run's Beam options; its counters are the counts."""
-    pipeline = beam.Pipeline(options=PipelineOptions(run.ctx.beam_args))
-    build(pipeline)
-    counts = run_and_count(pipeline)
-    # Beam keeps the last model RunInference loaded in this process alive for a next pipeline
-    # (apache_beam.utils.shared); the run's next stage trains or loads another model instead.
-    shared._shared_map._keepalive = (None, None)
-    return StageResult(counts)
 
 
 def run_segment(run: StageRun) -> StageResult:
@@ -221,5 +251,6 @@ def run_curate(run: StageRun, t: int) -> StageResult:
             run.config.tags,
             run.folder,
             run.ctx.inference_cache,
+            eval_overlap(run.config),
         ),
     )

@@ -85,3 +85,30 @@ def _curation_figures(row: dict) -> str:
     figures = [f"score {row['score']}"] if row["score"] is not None else []
     figures += [f"{name} {row[name]:.2f}" for name in ("pmi", "ifd") if row.get(name) is not None]
     return ", ".join(figures) or "kept"
+
+
+def print_win_rates(run_dir: str) -> None:
+    """The judge's win rates against the reference, and the judge's calibration."""
+    manifest = read_manifest(f"{run_dir.rstrip('/')}/judge")
+    if manifest is not None:
+        m = manifest["metrics"]
+        print(f"\nwin rates against the reference (judge {m['judge']}, {m['form']}, "
+              f"order {m['order']}; ties 0.5, standard error as AlpacaEval):")  # fmt: skip
+        for name, f in m["models"].items():
+            print(f"  {name:<8} {_fmt(f['win_rate'])} ± {_fmt(f['standard_error'])}  "
+                  f"({f['n_wins']} won, {f['n_draws']} tied, {f['n_wins_base']} lost; "
+                  f"flip rate {_fmt(f['flip_rate'])}, P(first) {_fmt(f['p_first'])})")  # fmt: skip
+        for name, d in m["differences"].items():
+            print(f"  {name}: {_fmt(d['difference'])} points, 95% paired bootstrap "
+                  f"[{_fmt(d['low'])}, {_fmt(d['high'])}]")  # fmt: skip
+        fit = m["scaling"]
+        if fit.get("alpha") is not None:
+            print(f"  scaling: win rate = {fit['alpha']:.2f} ln N + {fit['c']:.1f} over N = "
+                  f"{fit['sizes']}; alpha 95% [{fit['low']:.2f}, {fit['high']:.2f}]")  # fmt: skip
+    manifest = read_manifest(f"{run_dir.rstrip('/')}/judge_calibration")
+    if manifest is not None:
+        o = manifest["metrics"]["overall"]
+        print(f"\njudge calibration on GPT-4's judgments: agreement {_fmt(o.get('agreement'))} "
+              f"over {o.get('pairs')} pairs (always the model's answer: "
+              f"{_fmt(o.get('always_model_agreement'))}), flip rate {_fmt(o.get('flip_rate'))}, "
+              f"P(first) {_fmt(o.get('p_first'))}")  # fmt: skip

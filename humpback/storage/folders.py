@@ -72,3 +72,22 @@ def local_copy(path: str) -> str:
     local_dir = tempfile.mkdtemp(prefix="humpback-model-")
     download(path, local_dir)
     return local_dir
+
+
+def read_json_rows(url: str) -> list[dict]:
+    """The records of a JSON list (`.json`) or of JSON lines (any other name), at any URL."""
+    import json
+
+    text = read_text(url)
+    if text is None:
+        raise FileNotFoundError(url)
+    if url.endswith(".json"):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def list_files(url: str, suffix: str = "") -> list[str]:
+    """The files directly in a folder whose names end with `suffix`, sorted, as URLs if remote."""
+    fs, _, (root,) = fsspec.get_fs_token_paths(url)
+    names = sorted(p for p in fs.ls(root, detail=False) if p.endswith(suffix))
+    return [fs.unstrip_protocol(p) if is_remote(url) else p for p in names]

@@ -1,0 +1,243 @@
+"""The evaluation stages: `evaluate` (each model answers the evaluation prompts), `judge` (each
+answer against the reference's, win rates, differences between models, the scaling fit) and
+`judge_calibration` (the judge against annotated judgments and published outputs)."""
+
+import json
+import random
+import re
+from functools import cache
+
+from humpback.beam_pipelines import evaluate_pipeline, judge_pipeline
+from humpback.measures.win_rates import (
+    agreement,
+    paired_difference,
+    position_bias,
+    preferences,
+    scaling_fit,
+    win_rate,
+)
+from humpback.run.beam_run import run_beam
+from humpback.run.graph import StageResult, StageRun
+from humpback.run.manifest import read_manifest
+from humpback.schemas.config import EvaluateConfig, JudgeConfig, RunConfig
+from humpback.storage.folders import local_copy, read_json_rows, write_text
+from humpback.storage.shards import load_rows, shard_pattern
+from humpback.tasks.answer import Answer, inference_tag
+from humpback.tasks.eval_overlap import EvalOverlap
+
+
+@cache
+def _prompts_file(url: str) -> tuple[dict, ...]:
+    rows = read_json_rows(url)
+    if not rows or any(not isinstance(r.get("instruction"), str) for r in rows):
+        raise ValueError(f"{url}: expected records with an `instruction` string")
+    return tuple(rows)
+
+
+def eval_prompts(cfg: EvaluateConfig) -> list[dict]:
+    """The evaluation prompts {id (position in the file), instruction, dataset}: all, or a
+    seeded draw of `limit` in file order."""
+    rows = _prompts_file(cfg.prompts)
+    picked = range(len(rows))
+    if cfg.limit is not None and cfg.limit < len(rows):
+        picked = sorted(random.Random(cfg.seed).sample(picked, cfg.limit))
+    return [{"id": f"{i:04d}", "instruction": rows[i]["instruction"],
+             "dataset": rows[i].get("dataset") or ""} for i in picked]  # fmt: skip
+
+
+def eval_overlap(config: RunConfig) -> EvalOverlap | None:
+    """What decontamination tests instructions against: every evaluation prompt of the file."""
+    cfg = config.evaluate
+    if not cfg.prompts:
+        return None
+    return EvalOverlap((r["instruction"] for r in _prompts_file(cfg.prompts)),
+                       cfg.decontamination_ngram)  # fmt: skip
+
+
+def file_part(generator: str) -> str:
+    return re.sub(r"[^\w.-]", "_", generator)
+
+
+def run_evaluate(run: StageRun, models: tuple[str, ...]) -> StageResult:
+    """Each model answers the prompts: `answers-<model>-*` shards, and `<model>/model_outputs.json`
+    in AlpacaEval's format (instructions byte-identical to the prompts)."""
+    cfg = run.config.evaluate
+    prompts = eval_prompts(cfg)
+    paths = {name: run.inputs[name] for name in models} | cfg.models
+    tag = inference_tag(run.config.tags, cfg.tags)
+    totals: dict[str, int] = {}
+    for name, path in paths.items():
+        answer = Answer(generator=name, tag=tag, style=run.config.tags.style)
+        part = file_part(name)
+        counts = run_beam(
+            run,
+            lambda p, path=path, answer=answer, part=part: evaluate_pipeline.build(
+                p, prompts, path, answer, cfg, run.folder, part, run.ctx.inference_cache
+            ),
+        ).counts
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        answers = load_rows(shard_pattern(run.folder, f"answers-{part}"))
+        order = {p["id"]: i for i, p in enumerate(prompts)}
+        answers.sort(key=lambda a: order[a["id"]])
+        outputs = [{"dataset": a["dataset"], "instruction": a["instruction"],
+                    "output": a["output"], "generator": name} for a in answers]  # fmt: skip
+        write_text(f"{run.folder}/{part}/model_outputs.json", json.dumps(outputs, indent=1))
+    metrics = {"prompts": len(prompts), "models": list(paths), "tags": cfg.tags}
+    return StageResult(totals, metrics)
+
+
+def orders(cfg: JudgeConfig, pair_id: str) -> list[bool]:
+    """`model_first` for each judgment of a pair: both orders, or one seeded random order."""
+    if cfg.order == "both":
+        return [False, True]
+    return [random.Random(f"{cfg.seed}/{pair_id}").random() < 0.5]
+
+
+def judge_pairs(cfg: JudgeConfig, answers: list[dict], references: list[dict],
+                annotated: dict[str, float] | None = None) -> list[dict]:  # fmt: skip
+    """A pair per answer and order: the reference's answer to the same instruction is
+    `output_1`, the model's `output_2`."""
+    reference = {r["instruction"]: r["output"] for r in references}
+    pairs = []
+    for a in answers:
+        if a["instruction"] not in reference:
+            raise ValueError(
+                f"judge.reference has no output for the prompt {a['instruction'][:80]!r}"
+            )
+        pair_id = f"{a['generator']}/{a['id']}"
+        for model_first in orders(cfg, pair_id):
+            pairs.append({
+                "id": pair_id, "instruction": a["instruction"], "dataset": a["dataset"],
+                "generator": a["generator"], "output_1": reference[a["instruction"]],
+                "output_2": a["output"], "model_first": model_first,
+                "annotated": (annotated or {}).get(pair_id),
+            })  # fmt: skip
+    return pairs
+
+
+def judge_path(run: StageRun) -> str:
+    from humpback.inference.embedded_model import resolve_model
+
+    cfg = run.config.judge
+    return local_copy(resolve_model(cfg.model)) if cfg.model else run.ctx.base_model
+
+
+def judge(run: StageRun, pairs: list[dict]) -> tuple[dict[str, int], list[dict]]:
+    """Run the judge pipeline over `pairs`; its counts and the judgments it wrote."""
+    counts = run_beam(
+        run,
+        lambda p: judge_pipeline.build(p, pairs, judge_path(run), run.config.judge, run.stage,
+                                       run.folder, run.ctx.inference_cache),
+    ).counts  # fmt: skip
+    return counts, load_rows(shard_pattern(run.folder, "judgments"))
+
+
+def judge_figures(judgments: list[dict], dead: list[dict]) -> dict[str, dict]:
+    """Per model: AlpacaEval's win rate figures, position bias, and pairs left unjudged (every
+    order dead-lettered)."""
+    prefs = preferences(judgments)
+    unjudged: dict[str, set[str]] = {}
+    for d in dead:
+        generator, _, prompt = d["input_id"].partition("/")
+        if prompt not in prefs.get(generator, {}):
+            unjudged.setdefault(generator, set()).add(prompt)
+    return {
+        g: {
+            **win_rate(list(prefs.get(g, {}).values())),
+            **position_bias([j for j in judgments if j["generator"] == g]),
+            "unjudged": len(unjudged.get(g, ())),
+        }
+        for g in sorted(set(prefs) | set(unjudged))
+    }
+
+
+def run_judge(run: StageRun, sizes: dict[str, str]) -> StageResult:
+    """Judge every answer against the reference. `sizes`: generator -> the training stage
+    whose curated examples count N for the scaling fit."""
+    cfg = run.config.judge
+    answers = load_rows(run.inputs["answers"])
+    counts, judgments = judge(run, judge_pairs(cfg, answers, read_json_rows(cfg.reference)))
+    dead = load_rows(shard_pattern(run.folder, "dead_letter"))
+    models = judge_figures(judgments, dead)
+    prefs = preferences(judgments)
+    iterations = sorted((g for g in prefs if re.fullmatch(r"M\d+", g)), key=lambda g: int(g[1:]))
+    differences = {
+        f"{a} -> {b}": paired_difference(prefs[a], prefs[b], seed=cfg.seed)
+        for i, a in enumerate(iterations) for b in iterations[i + 1 :]
+    }  # fmt: skip
+    rungs = {}
+    for generator, stage in sizes.items():
+        manifest = read_manifest(run.ctx.stage_dir(stage))
+        n = manifest and manifest["metrics"].get("curated_examples")
+        if n and generator in prefs:
+            rungs[n] = prefs[generator]
+    metrics = {
+        "judge": cfg.model or run.config.base_model, "form": cfg.form, "order": cfg.order,
+        "models": models, "differences": differences, "scaling": scaling_fit(rungs, seed=cfg.seed),
+        "scaling_generators": {g: s for g, s in sizes.items() if g in prefs},
+    }  # fmt: skip
+    write_text(f"{run.folder}/win_rates.json", json.dumps(metrics, indent=1))
+    return StageResult(counts, metrics)
+
+
+def calibration_pairs(run: StageRun) -> tuple[list[dict], dict[str, float]]:
+    """Pairs from the annotated judgments (a seeded draw per model) and from published outputs
+    against the reference; the annotated win rate of each model on all its annotations."""
+    from humpback.storage.folders import list_files
+
+    cfg = run.config.judge
+    cal = cfg.calibration
+    pairs, overall = [], {}
+    for path in list_files(cal.annotations, ".json"):
+        model = path.rsplit("/", 1)[-1].removesuffix(".json")
+        rows = read_json_rows(path)
+        valid = [i for i, r in enumerate(rows) if r.get("preference") in (0, 1, 2)]
+        overall[model] = win_rate([1.5 if rows[i]["preference"] == 0 else rows[i]["preference"]
+                                   for i in valid])["win_rate"]  # fmt: skip
+        if cal.pairs is not None and cal.pairs < len(valid):
+            valid = sorted(random.Random(f"{cal.seed}/{model}").sample(valid, cal.pairs))
+        answers = [{"id": f"{i:04d}", "instruction": rows[i]["instruction"],
+                    "dataset": rows[i].get("dataset") or "", "generator": model,
+                    "output": rows[i]["output_2"]} for i in valid]  # fmt: skip
+        references = [{"instruction": rows[i]["instruction"], "output": rows[i]["output_1"]}
+                      for i in valid]  # fmt: skip
+        annotated = {f"{model}/{i:04d}": float(rows[i]["preference"]) for i in valid}
+        pairs += judge_pairs(cfg, answers, references, annotated)
+    references = read_json_rows(cfg.reference)
+    for name, outputs in cal.outputs.items():
+        rows = read_json_rows(outputs.path)
+        picked = range(len(rows))
+        if cal.pairs is not None and cal.pairs < len(rows):
+            picked = sorted(random.Random(f"{cal.seed}/{name}").sample(picked, cal.pairs))
+        answers = [{"id": f"{i:04d}", "instruction": rows[i]["instruction"],
+                    "dataset": rows[i].get("dataset") or "", "generator": name,
+                    "output": rows[i]["output"]} for i in picked]  # fmt: skip
+        pairs += judge_pairs(cfg, answers, references)
+    return pairs, overall
+
+
+def run_calibration(run: StageRun) -> StageResult:
+    """The judge on annotated pairs: agreement, position bias, recovered against annotated win
+    rates; and its win rates of published outputs next to their published figures."""
+    cal = run.config.judge.calibration
+    pairs, overall = calibration_pairs(run)
+    counts, judgments = judge(run, pairs)
+    dead = load_rows(shard_pattern(run.folder, "dead_letter"))
+    figures = judge_figures(judgments, dead)
+    for generator, f in figures.items():
+        mine = [j for j in judgments if j["generator"] == generator]
+        if generator in overall:
+            f.update(agreement(mine), annotated_win_rate_all=overall[generator])
+        elif generator in cal.outputs:
+            f["published_win_rate"] = cal.outputs[generator].published_win_rate
+    every = [j for j in judgments if j["annotated"] is not None]
+    metrics = {
+        "judge": run.config.judge.model or run.config.base_model,
+        "form": run.config.judge.form,
+        "order": run.config.judge.order,
+        "models": figures,
+        "overall": {**agreement(every), **position_bias(every)},
+    }
+    write_text(f"{run.folder}/calibration.json", json.dumps(metrics, indent=1))
+    return StageResult(counts, metrics)
