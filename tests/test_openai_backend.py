@@ -181,6 +181,7 @@ def test_the_judge_plugs_into_an_openai_compatible_server(server, data_dir, tmp_
     }  # fmt: skip
     path = tmp_path / "judge.yaml"
     path.write_text(yaml.safe_dump(config))
+
     def asked() -> int:  # the logprobs form reads the next token through /v1/completions
         return server.log.read_text(errors="replace").count("POST /v1/completions")
 
