@@ -20,7 +20,8 @@ table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding
 text-align:right}th{background:#eef3f9}td:first-child,th:first-child{text-align:left}
 .bad{color:#b00020;font-weight:bold}.ok{color:#137333}.note{color:#555;max-width:60em}
 .ex{border-left:4px solid #3b6ea5;margin:.6em 0;padding:.3em .8em;background:#f7f9fc}
-.ex .q{font-weight:bold}.ex .a{white-space:pre-wrap;color:#333}img{max-width:100%}"""
+.ex .q{font-weight:bold}.ex .a{white-space:pre-wrap;color:#333}img{max-width:100%}
+.losses img{width:49%}"""
 
 
 def esc(value) -> str:
@@ -126,7 +127,9 @@ class Report:
                 png = _read_bytes(f"{self.run_dir}/{stage}/loss.png")
                 if png:
                     images.append(image(png, f"loss curve of {stage}"))
-        return "<h2>Training loss</h2>" + "".join(images) if images else ""
+        if not images:
+            return ""
+        return f"<h2>Training loss</h2><div class='losses'>{''.join(images)}</div>"
 
     def histograms(self) -> str:
         stages = self.done("curate_")
