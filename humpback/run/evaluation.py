@@ -5,6 +5,7 @@ answer against the reference's, win rates, differences between models, the scali
 import json
 import random
 import re
+from collections.abc import Sequence
 from functools import cache
 
 from humpback.beam_pipelines import evaluate_pipeline, judge_pipeline
@@ -20,7 +21,7 @@ from humpback.run.beam_run import run_beam
 from humpback.run.graph import StageResult, StageRun
 from humpback.run.manifest import read_manifest
 from humpback.schemas.config import EvaluateConfig, JudgeConfig, RunConfig
-from humpback.storage.folders import local_copy, read_json_rows, write_text
+from humpback.storage.folders import list_files, local_copy, read_json_rows, write_text
 from humpback.storage.shards import load_rows, shard_pattern
 from humpback.tasks.answer import Answer, inference_tag
 from humpback.tasks.eval_overlap import EvalOverlap
@@ -34,15 +35,23 @@ def _prompts_file(url: str) -> tuple[dict, ...]:
     return tuple(rows)
 
 
+def draw(indices: Sequence[int], k: int | None, seed: int | str) -> Sequence[int]:
+    """All the indices, or a seeded draw of `k` of them, in order."""
+    if k is None or k >= len(indices):
+        return indices
+    return sorted(random.Random(seed).sample(indices, k))
+
+
+def prompt_row(rows: Sequence[dict], i: int) -> dict:
+    """Row i of a prompts file as {id (its position), instruction, dataset}."""
+    return {"id": f"{i:04d}", "instruction": rows[i]["instruction"],
+            "dataset": rows[i].get("dataset") or ""}  # fmt: skip
+
+
 def eval_prompts(cfg: EvaluateConfig) -> list[dict]:
-    """The evaluation prompts {id (position in the file), instruction, dataset}: all, or a
-    seeded draw of `limit` in file order."""
+    """The evaluation prompts: all, or a seeded draw of `limit` in file order."""
     rows = _prompts_file(cfg.prompts)
-    picked = range(len(rows))
-    if cfg.limit is not None and cfg.limit < len(rows):
-        picked = sorted(random.Random(cfg.seed).sample(picked, cfg.limit))
-    return [{"id": f"{i:04d}", "instruction": rows[i]["instruction"],
-             "dataset": rows[i].get("dataset") or ""} for i in picked]  # fmt: skip
+    return [prompt_row(rows, i) for i in draw(range(len(rows)), cfg.limit, cfg.seed)]
 
 
 def eval_overlap(config: RunConfig) -> EvalOverlap | None:
@@ -65,6 +74,7 @@ def run_evaluate(run: StageRun, models: tuple[str, ...]) -> StageResult:
     prompts = eval_prompts(cfg)
     paths = {name: run.inputs[name] for name in models} | cfg.models
     tag = inference_tag(run.config.tags, cfg.tags)
+    order = {p["id"]: i for i, p in enumerate(prompts)}
     totals: dict[str, int] = {}
     for name, path in paths.items():
         answer = Answer(generator=name, tag=tag, style=run.config.tags.style)
@@ -78,7 +88,6 @@ def run_evaluate(run: StageRun, models: tuple[str, ...]) -> StageResult:
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
         answers = load_rows(shard_pattern(run.folder, f"answers-{part}"))
-        order = {p["id"]: i for i, p in enumerate(prompts)}
         answers.sort(key=lambda a: order[a["id"]])
         outputs = [{"dataset": a["dataset"], "instruction": a["instruction"],
                     "output": a["output"], "generator": name} for a in answers]  # fmt: skip
@@ -123,20 +132,29 @@ def judge_path(run: StageRun) -> str:
     return local_copy(resolve_model(cfg.model)) if cfg.model else run.ctx.base_model
 
 
-def judge(run: StageRun, pairs: list[dict]) -> tuple[dict[str, int], list[dict]]:
-    """Run the judge pipeline over `pairs`; its counts and the judgments it wrote."""
+def judge(run: StageRun, pairs: list[dict]) -> tuple[dict[str, int], list[dict], list[dict]]:
+    """Run the judge pipeline over `pairs`; its counts, and the judgments and dead letters it
+    wrote."""
     counts = run_beam(
         run,
         lambda p: judge_pipeline.build(p, pairs, judge_path(run), run.config.judge, run.stage,
                                        run.folder, run.ctx.inference_cache),
     ).counts  # fmt: skip
-    return counts, load_rows(shard_pattern(run.folder, "judgments"))
+    written = (load_rows(shard_pattern(run.folder, kind)) for kind in ("judgments", "dead_letter"))
+    return counts, *written
 
 
-def judge_figures(judgments: list[dict], dead: list[dict]) -> dict[str, dict]:
-    """Per model: AlpacaEval's win rate figures, position bias, and pairs left unjudged (every
-    order dead-lettered)."""
-    prefs = preferences(judgments)
+def judge_header(run: StageRun) -> dict:
+    """Which judge, in which form and orders: the head of the judge stages' metrics."""
+    cfg = run.config.judge
+    return {"judge": cfg.model or run.config.base_model, "form": cfg.form, "order": cfg.order}
+
+
+def judge_figures(
+    judgments: list[dict], dead: list[dict], prefs: dict[str, dict[str, float]]
+) -> dict[str, dict]:
+    """Per model: AlpacaEval's win rate figures from its preferences (`preferences`), position
+    bias, and pairs left unjudged (every order dead-lettered)."""
     unjudged: dict[str, set[str]] = {}
     for d in dead:
         generator, _, prompt = d["input_id"].partition("/")
@@ -157,10 +175,9 @@ def run_judge(run: StageRun, sizes: dict[str, str]) -> StageResult:
     whose curated examples count N for the scaling fit."""
     cfg = run.config.judge
     answers = load_rows(run.inputs["answers"])
-    counts, judgments = judge(run, judge_pairs(cfg, answers, read_json_rows(cfg.reference)))
-    dead = load_rows(shard_pattern(run.folder, "dead_letter"))
-    models = judge_figures(judgments, dead)
+    counts, judgments, dead = judge(run, judge_pairs(cfg, answers, read_json_rows(cfg.reference)))
     prefs = preferences(judgments)
+    models = judge_figures(judgments, dead, prefs)
     iterations = sorted((g for g in prefs if re.fullmatch(r"M\d+", g)), key=lambda g: int(g[1:]))
     differences = {
         f"{a} -> {b}": paired_difference(prefs[a], prefs[b], seed=cfg.seed)
@@ -173,8 +190,8 @@ def run_judge(run: StageRun, sizes: dict[str, str]) -> StageResult:
         if n and generator in prefs:
             rungs[n] = prefs[generator]
     metrics = {
-        "judge": cfg.model or run.config.base_model, "form": cfg.form, "order": cfg.order,
-        "models": models, "differences": differences, "scaling": scaling_fit(rungs, seed=cfg.seed),
+        **judge_header(run), "models": models, "differences": differences,
+        "scaling": scaling_fit(rungs, seed=cfg.seed),
         "scaling_generators": {g: s for g, s in sizes.items() if g in prefs},
     }  # fmt: skip
     write_text(f"{run.folder}/win_rates.json", json.dumps(metrics, indent=1))
@@ -184,8 +201,6 @@ def run_judge(run: StageRun, sizes: dict[str, str]) -> StageResult:
 def calibration_pairs(run: StageRun) -> tuple[list[dict], dict[str, float]]:
     """Pairs from the annotated judgments (a seeded draw per model) and from published outputs
     against the reference; the annotated win rate of each model on all its annotations."""
-    from humpback.storage.folders import list_files
-
     cfg = run.config.judge
     cal = cfg.calibration
     pairs, overall = [], {}
@@ -195,11 +210,9 @@ def calibration_pairs(run: StageRun) -> tuple[list[dict], dict[str, float]]:
         valid = [i for i, r in enumerate(rows) if r.get("preference") in (0, 1, 2)]
         overall[model] = win_rate([1.5 if rows[i]["preference"] == 0 else rows[i]["preference"]
                                    for i in valid])["win_rate"]  # fmt: skip
-        if cal.pairs is not None and cal.pairs < len(valid):
-            valid = sorted(random.Random(f"{cal.seed}/{model}").sample(valid, cal.pairs))
-        answers = [{"id": f"{i:04d}", "instruction": rows[i]["instruction"],
-                    "dataset": rows[i].get("dataset") or "", "generator": model,
-                    "output": rows[i]["output_2"]} for i in valid]  # fmt: skip
+        valid = draw(valid, cal.pairs, f"{cal.seed}/{model}")
+        answers = [{**prompt_row(rows, i), "generator": model, "output": rows[i]["output_2"]}
+                   for i in valid]  # fmt: skip
         references = [{"instruction": rows[i]["instruction"], "output": rows[i]["output_1"]}
                       for i in valid]  # fmt: skip
         annotated = {f"{model}/{i:04d}": float(rows[i]["preference"]) for i in valid}
@@ -207,12 +220,8 @@ def calibration_pairs(run: StageRun) -> tuple[list[dict], dict[str, float]]:
     references = read_json_rows(cfg.reference)
     for name, outputs in cal.outputs.items():
         rows = read_json_rows(outputs.path)
-        picked = range(len(rows))
-        if cal.pairs is not None and cal.pairs < len(rows):
-            picked = sorted(random.Random(f"{cal.seed}/{name}").sample(picked, cal.pairs))
-        answers = [{"id": f"{i:04d}", "instruction": rows[i]["instruction"],
-                    "dataset": rows[i].get("dataset") or "", "generator": name,
-                    "output": rows[i]["output"]} for i in picked]  # fmt: skip
+        answers = [{**prompt_row(rows, i), "generator": name, "output": rows[i]["output"]}
+                   for i in draw(range(len(rows)), cal.pairs, f"{cal.seed}/{name}")]  # fmt: skip
         pairs += judge_pairs(cfg, answers, references)
     return pairs, overall
 
@@ -222,9 +231,8 @@ def run_calibration(run: StageRun) -> StageResult:
     rates; and its win rates of published outputs next to their published figures."""
     cal = run.config.judge.calibration
     pairs, overall = calibration_pairs(run)
-    counts, judgments = judge(run, pairs)
-    dead = load_rows(shard_pattern(run.folder, "dead_letter"))
-    figures = judge_figures(judgments, dead)
+    counts, judgments, dead = judge(run, pairs)
+    figures = judge_figures(judgments, dead, preferences(judgments))
     for generator, f in figures.items():
         mine = [j for j in judgments if j["generator"] == generator]
         if generator in overall:
@@ -233,9 +241,7 @@ def run_calibration(run: StageRun) -> StageResult:
             f["published_win_rate"] = cal.outputs[generator].published_win_rate
     every = [j for j in judgments if j["annotated"] is not None]
     metrics = {
-        "judge": run.config.judge.model or run.config.base_model,
-        "form": run.config.judge.form,
-        "order": run.config.judge.order,
+        **judge_header(run),
         "models": figures,
         "overall": {**agreement(every), **position_bias(every)},
     }

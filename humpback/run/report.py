@@ -7,6 +7,7 @@ import html
 import io
 import random
 from collections.abc import Iterable
+from functools import cached_property
 
 from matplotlib.figure import Figure
 
@@ -61,6 +62,14 @@ class Report:
         self.run_dir = run_dir.rstrip("/")
         self.stages = stages
         self.manifests = {s: read_manifest(f"{self.run_dir}/{s}") for s in stages}
+
+    @cached_property
+    def scored(self) -> dict[str, list[dict]]:
+        """The scored candidates of every finished curate stage, read once."""
+        return {
+            s: load_rows(shard_pattern(f"{self.run_dir}/{s}", Scored.shard))
+            for s in self.done("curate_")
+        }
 
     def done(self, prefix: str) -> list[str]:
         return [s for s in self.stages if s.startswith(prefix) and self.manifests[s]]
@@ -140,7 +149,7 @@ class Report:
             ("ifd", "IFD (scorer)"),
             ("pmi", "PMI (M_yx), nats/token"),
         ]
-        rows = {s: load_rows(shard_pattern(f"{self.run_dir}/{s}", Scored.shard)) for s in stages}
+        rows = self.scored
         present = [
             (f, t) for f, t in fields if any(r.get(f) is not None for v in rows.values() for r in v)
         ]
@@ -203,7 +212,7 @@ class Report:
         if not stages:
             return ""
         stage = stages[-1]
-        scored = load_rows(shard_pattern(f"{self.run_dir}/{stage}", Scored.shard))
+        scored = self.scored[stage]
         if any(r["score"] is not None for r in scored):
             groups = {f"score {s}": [r for r in scored if r["score"] == s] for s in range(5, 0, -1)}
         else:  # likelihood mode: by IFD, the scorer's figure
