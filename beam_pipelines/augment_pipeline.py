@@ -8,7 +8,6 @@ from humpback.beam_pipelines.io.shards import read_shards
 from humpback.beam_pipelines.run_task import chain_tasks, write_task_outputs
 from humpback.schemas.config import AugmentConfig
 from humpback.schemas.records import Candidate
-from humpback.storage.shards import count_rows, shard_files
 from humpback.tasks.backtranslate import Backtranslate, Demonstration
 from humpback.tasks.likelihood import InstructionPMI
 from humpback.tasks.task import Task
@@ -22,9 +21,10 @@ def build(
     out_dir: str,
     demonstrations: tuple[Demonstration, ...] = (),
     cache_dir: str | None = None,
+    total: int | None = None,
 ) -> None:
-    """Candidates from the segments shards that the glob `segments` matches."""
-    total = count_rows(shard_files(segments))
+    """Candidates from the segments shards that the glob `segments` matches (`total` of them,
+    for progress)."""
     tasks: list[Task] = [Backtranslate(model_path, demonstrations, cfg.check_form)]
     if cfg.pmi:
         tasks.append(InstructionPMI(demonstrations))

@@ -11,7 +11,6 @@ from humpback.beam_pipelines.io.shards import read_shards, write_shards
 from humpback.beam_pipelines.run_task import chain_tasks, write_task_outputs
 from humpback.schemas.config import CurateConfig, TagsConfig
 from humpback.schemas.records import Scored, SFTExample
-from humpback.storage.shards import count_rows, shard_files
 from humpback.tasks.eval_overlap import EvalOverlap
 from humpback.tasks.likelihood import AnswerIFD
 from humpback.tasks.score import Score
@@ -74,10 +73,11 @@ def build(
     out_dir: str,
     cache_dir: str | None = None,
     overlap: EvalOverlap | None = None,
+    total: int | None = None,
 ) -> None:
-    """Scored and curated shards from the candidates shards that the glob `candidates` matches;
-    a candidate whose instruction overlaps an evaluation prompt (`overlap`) is not kept."""
-    total = count_rows(shard_files(candidates))
+    """Scored and curated shards from the candidates shards that the glob `candidates` matches
+    (`total` of them, for progress); a candidate whose instruction overlaps an evaluation
+    prompt (`overlap`) is not kept."""
     outputs = chain_tasks(
         read_shards(pipeline, candidates), f"curate_{iteration}",
         scoring_tasks(cfg, scorer_path, iteration), scorer_path, cfg, total, cache_dir,

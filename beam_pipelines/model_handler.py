@@ -1,4 +1,5 @@
-"""A Beam ModelHandler over any ChatBackend: RunInference loads it once per worker and batches."""
+"""A Beam ModelHandler over any ChatBackend: RunInference loads it once per worker process (or
+once per worker, shared by its processes) and batches; only its step carries the resource hints."""
 
 import json
 from collections.abc import Iterable, Sequence
@@ -32,20 +33,37 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         # Fixed batches, as configured: the transformers backend sorts `length_sort_window`
         # batches by length at a time. A prompt's result does not depend on its batch.
         size = cfg.batch_size * getattr(cfg.settings, "length_sort_window", 1)
-        super().__init__(min_batch_size=size, max_batch_size=size)
+        super().__init__(
+            min_batch_size=size,
+            max_batch_size=size,
+            large_model=cfg.share_model_across_processes,
+            model_copies=cfg.model_copies if cfg.share_model_across_processes else None,
+        )
         self.model_path = model_path
         self.cfg = cfg
         self.task = task
         self.cache_dir = cache_dir if cfg.cache else None
-        self.cache: RequestCache | None = None
+        self._cache: RequestCache | None = None
 
     def load_model(self) -> ChatBackend:
-        if self.cache_dir:
+        """The backend; with a shared model this runs in one process of the worker, and the
+        others call it through a proxy."""
+        return load_backend(local_copy(self.model_path), self.cfg)
+
+    def get_resource_hints(self) -> dict:
+        """The inference step's hints (RunInference sets them on its ParDo alone)."""
+        return self.cfg.resources.hints()
+
+    @property
+    def cache(self) -> RequestCache | None:
+        """The request cache, opened in the process that runs the batch (not the one that loaded
+        a shared model)."""
+        if self._cache is None and self.cache_dir:
             kind = RESULTS[self.task.reads]
             served = getattr(self.cfg.settings, "model", None)
             model_key = [model_fingerprint(self.model_path), served]
-            self.cache = RequestCache(self.cache_dir, json.dumps(model_key), kind)
-        return load_backend(local_copy(self.model_path), self.cfg)
+            self._cache = RequestCache(self.cache_dir, json.dumps(model_key), kind)
+        return self._cache
 
     def parameters(self) -> dict:
         """What besides the model and the prompt decides a result."""
@@ -73,15 +91,16 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[PredictionResult]:
         prompts = [element["prompt"] for element in batch]
-        if self.cache is None:
+        cache = self.cache
+        if cache is None:
             outputs = self.infer(model, prompts)
         else:
-            keys = self.cache.keys(prompts, self.parameters())
-            known = self.cache.get(keys)
+            keys = cache.keys(prompts, self.parameters())
+            known = cache.get(keys)
             todo = [i for i, k in enumerate(keys) if k not in known]
             new = self.infer(model, [prompts[i] for i in todo]) if todo else []
             fresh = {keys[i]: result for i, result in zip(todo, new, strict=True)}
-            self.cache.put(fresh)
+            cache.put(fresh)
             count("cache_hits", len(keys) - len(todo))
             outputs = [known.get(k) or fresh[k] for k in keys]
         return [

@@ -8,7 +8,7 @@ import hashlib
 import apache_beam as beam
 
 from humpback.beam_pipelines.counting import count, count_out
-from humpback.beam_pipelines.io.corpus import read_documents
+from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
 from humpback.beam_pipelines.io.documents import Document, ReadError
 from humpback.beam_pipelines.io.shards import write_shards
 from humpback.beam_pipelines.progress import ReportProgress
@@ -105,16 +105,19 @@ def _dead(err: ReadError) -> dict:
 
 def build(
     pipeline: beam.Pipeline,
-    files: list[str],
     corpus: CorpusConfig,
     cfg: SegmentConfig,
     out_dir: str,
+    total_files: int | None = None,
 ) -> None:
+    """Segments of the files `corpus.paths` match, listed by the workers (the job carries the
+    globs, not a list of every file); `total_files` is for progress only."""
     results = (
         pipeline
-        | "Files" >> beam.Create(files)
+        | "Corpus globs" >> beam.Create(corpus.paths)
+        | "List files" >> beam.FlatMap(lambda pattern: expand_paths([pattern]))
         | "Spread files" >> beam.Reshuffle()
-        | "Progress" >> beam.ParDo(ReportProgress("segment", len(files), "files"))
+        | "Progress" >> beam.ParDo(ReportProgress("segment", total_files, "files"))
         | "Segment" >> beam.ParDo(SegmentFile(corpus, cfg)).with_outputs(DEAD, main="segments")
     )
     segments = results.segments

@@ -130,6 +130,22 @@ class OpenAISettings(Strict):
     max_retries: int = Field(5, ge=0, description="with exponential backoff")
 
 
+class Resources(Strict):
+    """Beam resource hints for a step's inference alone: on Dataflow they turn on right
+    fitting, so only the inference steps run on GPU workers and reading, prompting and parsing
+    stay on the CPU workers of the job's machine type."""
+
+    accelerator: str | None = Field(
+        None,
+        description="e.g. 'type:nvidia-l4;count:1;install-nvidia-driver' (Beam's accelerator hint)",
+    )
+    min_ram: str | None = Field(None, description="e.g. '32GB' (Beam's min_ram hint)")
+
+    def hints(self) -> dict[str, str]:
+        """The set hints, as `with_resource_hints` takes them."""
+        return self.model_dump(exclude_none=True)
+
+
 BackendSettings = TransformersSettings | VllmSettings | OpenAISettings
 BACKEND_SETTINGS = {
     "transformers": TransformersSettings,
@@ -150,6 +166,15 @@ class InferenceConfig(Strict):
     )
     cache: bool = Field(True, description="reuse results of (model, prompt, sampling) already run")
     sampling: Sampling = Sampling()
+    resources: Resources = Resources()
+    share_model_across_processes: bool = Field(
+        False,
+        description="one model a worker, served to all its SDK processes (Beam's large_model); "
+        "set it for GPU workers, where a copy a process would not fit",
+    )
+    model_copies: int | None = Field(
+        None, gt=0, description="models a worker holds when shared (e.g. one per GPU)"
+    )
     transformers: TransformersSettings | None = None
     vllm: VllmSettings | None = None
     openai: OpenAISettings | None = None
@@ -296,6 +321,7 @@ class TagsConfig(Strict):
 
 
 LIKELIHOOD_BACKENDS = ("transformers", "vllm")
+INFERENCE_STEPS = ("augment", "curate", "evaluate", "judge")
 
 
 class MeasureConfig(Strict):
@@ -380,6 +406,28 @@ class JudgeConfig(InferenceConfig):
     max_input_tokens: int = Field(4096, gt=0)
 
 
+class BeamConfig(Strict):
+    """Beam's pipeline options for every Beam stage, as `--name=value` flags; arguments after
+    `--` on the command line come after them (and win)."""
+
+    options: dict[str, str | int | float | bool | list[str]] = Field(
+        {},
+        description="e.g. runner: DataflowRunner, project, region, temp_location, "
+        "sdk_container_image, sdk_location: container, machine_type, max_num_workers",
+    )
+
+    def args(self) -> list[str]:
+        """The options as command-line flags: a list repeats its flag, true is a bare flag."""
+        flags = []
+        for name, value in self.options.items():
+            for item in value if isinstance(value, list) else [value]:
+                if item is True:
+                    flags.append(f"--{name}")
+                elif item is not False:
+                    flags.append(f"--{name}={item}")
+        return flags
+
+
 class RunConfig(Strict):
     run_dir: str
     base_model: str = "embedded:SmolLM2-135M-Instruct"
@@ -399,6 +447,7 @@ class RunConfig(Strict):
     measure: MeasureConfig = MeasureConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     judge: JudgeConfig = JudgeConfig()
+    beam: BeamConfig = BeamConfig()
 
     @model_validator(mode="after")
     def _likelihood_backends(self) -> "RunConfig":
@@ -414,6 +463,12 @@ class RunConfig(Strict):
             raise ValueError(f"curate.mode {self.curate.mode} reads the PMI: set augment.pmi")
         if self.evaluate.prompts and not self.judge.reference:
             raise ValueError("evaluate.prompts is set: set judge.reference, the reference outputs")
+        gpus = [s for s in INFERENCE_STEPS if getattr(self, s).resources.accelerator]
+        if gpus and "worker_accelerator" in " ".join(self.beam.args()):
+            raise ValueError(
+                f"{', '.join(gpus)} ask for GPUs by resource hints (right fitting); the "
+                "worker_accelerator service option would put GPUs on every worker: drop it"
+            )
         return self
 
 

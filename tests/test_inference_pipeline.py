@@ -86,3 +86,52 @@ def test_likelihood_curation_records_pmi_and_ifd_and_keeps_by_the_rule(tiny_mode
     curated = load_rows(f"{tmp_path}/cur2/curated-*.parquet")
     assert counts["out"] == len(curated) == 1 and counts["filtered:above_max_ifd"] == 2
     assert curated[0]["ifd"] == ifds[0] and curated[0]["pmi"] is not None
+
+
+def _loads_and_answers(tiny_model, tmp_path, share: bool) -> tuple[int, dict]:
+    """Generate for 32 prompts on the DirectRunner's 2 worker processes; the model loads (one
+    line each in a log) and the answers."""
+    import os
+
+    from apache_beam.ml.inference.base import RunInference
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from humpback.beam_pipelines.model_handler import ChatModelHandler
+    from humpback.tasks.backtranslate import Backtranslate
+
+    log = tmp_path / f"loads-{share}.txt"
+
+    class LoggedLoads(ChatModelHandler):  # pickled by value: the workers need not import tests
+        def load_model(self):
+            with open(log, "a") as f:
+                f.write(f"{os.getpid()}\n")
+            return super().load_model()
+
+    cfg = RANDOM_TEXT.model_copy(
+        update={"batch_size": 2, "share_model_across_processes": share,
+                "sampling": Sampling(temperature=0.0, max_new_tokens=3)}
+    )  # fmt: skip
+    handler = LoggedLoads(tiny_model, cfg, Backtranslate(tiny_model))
+    options = PipelineOptions(["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    out = tmp_path / f"answers-{share}"
+    with beam.Pipeline(options=options) as pipeline:
+        _ = (
+            pipeline
+            | beam.Create([f"Answer number {i} is about soil." for i in range(32)])
+            | beam.Map(lambda t: {"prompt": [{"role": "user", "content": t}], "id": t})
+            | RunInference(handler)
+            | beam.Map(lambda r: f"{r.example['id']}\t{r.inference.text!r}")
+            | beam.io.WriteToText(str(out))
+        )
+    answers = dict(
+        line.split("\t") for path in tmp_path.glob(f"answers-{share}*") for line in
+        path.read_text().splitlines()
+    )  # fmt: skip
+    return len(log.read_text().splitlines()), answers
+
+
+def test_a_shared_model_loads_once_for_all_worker_processes(tiny_model, tmp_path):
+    loads, answers = _loads_and_answers(tiny_model, tmp_path, share=False)
+    assert loads == 2 and len(answers) == 32  # a copy a process
+    shared_loads, shared_answers = _loads_and_answers(tiny_model, tmp_path, share=True)
+    assert shared_loads == 1 and shared_answers == answers

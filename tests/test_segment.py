@@ -59,7 +59,8 @@ def test_filters_drop_with_a_reason(header, text, reason):
 
 def _run_segment(files, out_dir, cfg: SegmentConfig | None = None, corpus=CORPUS, **opts):
     pipeline = beam.Pipeline(options=PipelineOptions([], **opts))
-    segment_pipeline.build(pipeline, files, corpus, cfg or SegmentConfig(), str(out_dir))
+    corpus = corpus.model_copy(update={"paths": files})
+    segment_pipeline.build(pipeline, corpus, cfg or SegmentConfig(), str(out_dir))
     counts = counts_from(run_and_count(pipeline))  # raises unless the counts reconcile
     return (
         counts,

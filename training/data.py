@@ -7,6 +7,7 @@ from datasets import Dataset, IterableDataset, concatenate_datasets, interleave_
 from datasets import load_dataset as hf_load_dataset
 
 from humpback.schemas.config import SourceMix, TagsConfig
+from humpback.storage.folders import local_files
 from humpback.tasks.backtranslate import backward_prompt
 from humpback.tasks.tags import tagged
 
@@ -15,8 +16,11 @@ SHUFFLE_BUFFER = 10_000  # streaming shuffles within a buffer of this many examp
 
 
 def load_shards(urls: list[str], streaming: bool) -> Examples:
-    """A shard set as a dataset: cached as memory-mapped Arrow, or streamed from its URLs."""
-    return hf_load_dataset("parquet", data_files=urls, split="train", streaming=streaming)
+    """A shard set as a dataset: cached as memory-mapped Arrow (remote shards copied to local
+    disk first: `datasets` will not fetch them while HF_HUB_OFFLINE keeps the hub away), or
+    streamed from its URLs."""
+    files = urls if streaming else local_files(urls)
+    return hf_load_dataset("parquet", data_files=files, split="train", streaming=streaming)
 
 
 def _conversation(prompt: list[dict], answer: str) -> dict:

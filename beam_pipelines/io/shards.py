@@ -18,5 +18,7 @@ def write_shards(pcoll: beam.PCollection, folder: str, record: type[Record], par
 
 
 def read_shards(pipeline: beam.Pipeline, pattern: str) -> beam.PCollection:
-    """The rows of the shard files a glob matches."""
-    return pipeline | f"Read {pattern.rsplit('/', 1)[-1]}" >> beam.io.ReadFromParquet(pattern)
+    """The rows of the shard files a glob matches; matched on the workers, not at construction
+    (a stage runs after the one that wrote them, and a job can be built offline)."""
+    read = beam.io.ReadFromParquet(pattern, validate=False)
+    return pipeline | f"Read {pattern.rsplit('/', 1)[-1]}" >> read

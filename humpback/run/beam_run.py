@@ -9,10 +9,17 @@ from apache_beam.utils import shared
 from humpback.beam_pipelines.counting import run_and_count
 from humpback.run.graph import StageResult, StageRun
 
+Build = Callable[[beam.Pipeline], None]
 
-def run_beam(run: StageRun, build: Callable[[beam.Pipeline], None]) -> StageResult:
+
+def beam_options(run: StageRun, extra: list[str] = ()) -> PipelineOptions:
+    """The config's `beam.options`, then the command line's Beam arguments, then `extra`."""
+    return PipelineOptions([*run.config.beam.args(), *run.ctx.beam_args, *extra])
+
+
+def run_beam(run: StageRun, build: Build) -> StageResult:
     """Build and run one Beam pipeline with the run's Beam options; its counters are the counts."""
-    pipeline = beam.Pipeline(options=PipelineOptions(run.ctx.beam_args))
+    pipeline = beam.Pipeline(options=beam_options(run))
     build(pipeline)
     counts = run_and_count(pipeline)
     # Beam keeps the last model RunInference loaded in this process alive for a next pipeline

@@ -18,6 +18,7 @@ USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...
        humpback status RUN_DIR
        humpback measure RUN_DIR [--set k=v ...]
        humpback report RUN_DIR [-o FILE]
+       humpback dataflow-job CONFIG [--set k=v ...] [-- BEAM_ARGS]
        humpback sample STAGE_DIR [--name SHARDS] [-n N] [--seed S]"""
 
 
@@ -78,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir")
     report.add_argument("-o", "--output", help="default: RUN_DIR/report.html")
     report.set_defaults(command=cmd_report)
+    job = sub.add_parser(
+        "dataflow-job",
+        help="build the Beam stages' Dataflow jobs offline (a dry run) and show their steps, "
+        "resource hints and container image",
+    )
+    job.add_argument("config")
+    job.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides")
+    job.set_defaults(command=cmd_dataflow_job)
     sample = sub.add_parser("sample", help="print random rows of a stage's shards")
     sample.add_argument("stage_dir")
     sample.add_argument("--name", default=None, help="shard set (default: the stage's first)")
@@ -94,6 +103,21 @@ def cmd_validate(args: argparse.Namespace, _beam_args: list[str]) -> int:
 
     names = [s.name for s in build_stages(config)]
     print(f"{args.config}: valid; stages: {' -> '.join(names)}")
+    return 0
+
+
+def cmd_dataflow_job(args: argparse.Namespace, beam_args: list[str]) -> int:
+    config = load_config(args.config, args.overrides)
+    try:
+        from humpback.run.dataflow_job import dataflow_jobs, print_jobs
+
+        jobs = dataflow_jobs(config, beam_args)
+    except ImportError as err:
+        print(
+            f"error: {err}: the Dataflow runner needs `pip install humpback[gcp]`", file=sys.stderr
+        )
+        return 2
+    print_jobs(jobs)
     return 0
 
 

@@ -5,6 +5,7 @@ import json
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from functools import partial
 
 import fsspec
@@ -12,7 +13,7 @@ import fsspec
 from humpback.beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
 from humpback.beam_pipelines.io.corpus import expand_paths
 from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs, split_holdout
-from humpback.run.beam_run import run_beam
+from humpback.run.beam_run import Build, run_beam
 from humpback.run.evaluation import eval_overlap, run_calibration, run_evaluate, run_judge
 from humpback.run.graph import Model, Ref, Stage, StageResult, StageRun
 from humpback.schemas.config import RunConfig
@@ -29,7 +30,7 @@ from humpback.schemas.records import (
     SFTExample,
 )
 from humpback.storage.folders import local_copy, write_text
-from humpback.storage.shards import load_rows, shard_files, write_rows
+from humpback.storage.shards import count_rows, load_rows, shard_files, write_rows
 from humpback.tasks.backtranslate import choose_demonstrations
 
 SEED = Ref("seed", SeedPair)
@@ -116,6 +117,16 @@ def evaluation_stages(config: RunConfig) -> list[Stage]:
     ]  # fmt: skip
 
 
+def offline_jobs(config: RunConfig) -> dict[str, Callable[[StageRun], Build]]:
+    """The Beam stages' pipelines as built without reading their inputs: for a job built
+    offline (`humpback dataflow-job`); the launch-time facts (totals, demonstrations, the
+    evaluation prompts) change counts and progress, not the job's steps."""
+    jobs: dict[str, Callable[[StageRun], Build]] = {"segment": segment_job, "augment": augment_job}
+    for t in range(1, config.iterations + 1):
+        jobs[f"curate_{t}"] = partial(curate_job, t=t)
+    return jobs
+
+
 def run_seed(run: StageRun) -> StageResult:
     cfg = run.config.seed
     rows = read_raw_rows(cfg.path)
@@ -177,14 +188,15 @@ def run_training(run: StageRun, role: str, augmented: int | None = None) -> Stag
     return StageResult({"in": n, "out": n}, metrics)
 
 
+def segment_job(run: StageRun, total_files: int | None = None) -> Build:
+    """The segment stage's pipeline."""
+    cfg = run.config
+    return lambda p: segment_pipeline.build(p, cfg.corpus, cfg.segment, run.folder, total_files)
+
+
 def run_segment(run: StageRun) -> StageResult:
-    files = expand_paths(run.config.corpus.paths)
-    return run_beam(
-        run,
-        lambda p: segment_pipeline.build(
-            p, files, run.config.corpus, run.config.segment, run.folder
-        ),
-    )
+    files = expand_paths(run.config.corpus.paths)  # a glob that matches nothing stops here
+    return run_beam(run, segment_job(run, len(files)))
 
 
 def demonstrations(run: StageRun) -> tuple:
@@ -193,20 +205,18 @@ def demonstrations(run: StageRun) -> tuple:
     return choose_demonstrations(load_rows(run.inputs["seed"]), cfg) if cfg.count else ()
 
 
+def augment_job(run: StageRun, shown: tuple = (), total: int | None = None) -> Build:
+    """The augment stage's pipeline, showing the demonstrations `shown`."""
+    return lambda p: augment_pipeline.build(
+        p, run.inputs["segments"], run.inputs["model"], run.config.augment, run.folder, shown,
+        run.ctx.inference_cache, total,
+    )  # fmt: skip
+
+
 def run_augment(run: StageRun) -> StageResult:
     shown = demonstrations(run)
-    result = run_beam(
-        run,
-        lambda p: augment_pipeline.build(
-            p,
-            run.inputs["segments"],
-            run.inputs["model"],
-            run.config.augment,
-            run.folder,
-            shown,
-            run.ctx.inference_cache,
-        ),
-    )
+    total = count_rows(shard_files(run.inputs["segments"]))
+    result = run_beam(run, augment_job(run, shown, total))
     return StageResult(result.counts, {"demonstrations": [list(d) for d in shown]})
 
 
@@ -239,18 +249,15 @@ def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:
     return StageResult({}, measures)
 
 
+def curate_job(run: StageRun, t: int, overlap=None, total: int | None = None) -> Build:
+    """The curate_t stage's pipeline; it drops candidates that `overlap` evaluation prompts."""
+    cfg = run.config
+    return lambda p: curate_pipeline.build(
+        p, run.inputs["candidates"], run.inputs["scorer"], cfg.curate, t, cfg.tags, run.folder,
+        run.ctx.inference_cache, overlap, total,
+    )  # fmt: skip
+
+
 def run_curate(run: StageRun, t: int) -> StageResult:
-    return run_beam(
-        run,
-        lambda p: curate_pipeline.build(
-            p,
-            run.inputs["candidates"],
-            run.inputs["scorer"],
-            run.config.curate,
-            t,
-            run.config.tags,
-            run.folder,
-            run.ctx.inference_cache,
-            eval_overlap(run.config),
-        ),
-    )
+    total = count_rows(shard_files(run.inputs["candidates"]))
+    return run_beam(run, curate_job(run, t, eval_overlap(run.config), total))

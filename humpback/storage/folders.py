@@ -48,8 +48,12 @@ def read_text(url: str) -> str | None:
 
 
 def write_text(url: str, text: str) -> None:
-    """Write a small file whole or not at all: readers never see half of it."""
+    """Write a small file whole or not at all: readers never see half of it. An object store
+    shows an uploaded object whole; a local file is written aside and renamed."""
     fs, _, (path,) = fsspec.get_fs_token_paths(url)
+    if is_remote(url):
+        fs.pipe_file(path, text.encode())
+        return
     fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
     fs.pipe_file(path + ".tmp", text.encode())
     fs.mv(path + ".tmp", path)
@@ -72,6 +76,22 @@ def local_copy(path: str) -> str:
     local_dir = tempfile.mkdtemp(prefix="humpback-model-")
     download(path, local_dir)
     return local_dir
+
+
+def local_files(urls: list[str]) -> list[str]:
+    """The files at `urls`, remote ones copied once into a new local folder."""
+    if not any(is_remote(url) for url in urls):
+        return list(urls)
+    local_dir = tempfile.mkdtemp(prefix="humpback-files-")
+    copies = []
+    for i, url in enumerate(urls):
+        if not is_remote(url):
+            copies.append(url)
+            continue
+        fs, path = fsspec.core.url_to_fs(url)
+        copies.append(f"{local_dir}/{i:05d}-{os.path.basename(path)}")
+        fs.get_file(path, copies[-1])
+    return copies
 
 
 def read_json_rows(url: str) -> list[dict]:

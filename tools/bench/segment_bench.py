@@ -59,7 +59,9 @@ def cpu_seconds() -> float:
 
 def run_humpback(files: list[str], out_dir: str) -> tuple[dict, float, float]:
     pipeline = beam.Pipeline(options=PipelineOptions(["--direct_num_workers=1"]))
-    segment_pipeline.build(pipeline, files, CORPUS, SegmentConfig(), out_dir)
+    segment_pipeline.build(
+        pipeline, CORPUS.model_copy(update={"paths": files}), SegmentConfig(), out_dir
+    )
     cpu, wall = cpu_seconds(), time.perf_counter()
     counts = counts_from(run_and_count(pipeline))
     return counts, cpu_seconds() - cpu, time.perf_counter() - wall
@@ -93,7 +95,9 @@ def precision_on_readability(data: Path, out_dir: str) -> dict[str, tuple[float,
     pages = sorted(p.parent for p in (data / "web/html/readability").glob("*/source.html"))
     files = [str(p / "source.html") for p in pages]
     pipeline = beam.Pipeline(options=PipelineOptions([]))
-    segment_pipeline.build(pipeline, files, CORPUS, SegmentConfig(), out_dir)
+    segment_pipeline.build(
+        pipeline, CORPUS.model_copy(update={"paths": files}), SegmentConfig(), out_dir
+    )
     run_and_count(pipeline)
     segments: dict[str, str] = {}
     for row in load_rows(f"{out_dir}/segments-*.parquet"):
