@@ -116,6 +116,7 @@ def build(
         pipeline
         | "Corpus globs" >> beam.Create(corpus.paths)
         | "List files" >> beam.FlatMap(lambda pattern: expand_paths([pattern]))
+        | "Each file once" >> beam.Distinct()  # globs may overlap
         | "Spread files" >> beam.Reshuffle()
         | "Progress" >> beam.ParDo(ReportProgress("segment", total_files, "files"))
         | "Segment" >> beam.ParDo(SegmentFile(corpus, cfg)).with_outputs(DEAD, main="segments")

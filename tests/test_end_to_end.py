@@ -330,3 +330,38 @@ def test_a_written_verdict_the_judge_cannot_give_is_counted_not_guessed(finished
     assert all(m["n_total"] == 0 and m["unjudged"] == 4 for m in models.values())
     dead = load_rows(str(run_dir / "judge" / "dead_letter-*.parquet"))
     assert {d["error"] for d in dead} == {"unparsable_verdict"}
+
+
+def test_augment_killed_half_way_on_worker_processes_reruns_without_loss_or_duplicates(
+    finished_run, config
+):
+    """SIGKILL to the whole process group (the machine lost) once the multi-process runner has
+    finished some batches; the rerun's candidates equal the uninterrupted run's, id for id."""
+    import time
+
+    run_dir = finished_run.parent / "killed-half-way"
+    args = [sys.executable, "-m", "humpback", "run", str(config), "--set", f"run_dir={run_dir}",
+            "--until", "augment", "--",
+            "--direct_num_workers=2", "--direct_running_mode=multi_processing"]  # fmt: skip
+    proc = subprocess.Popen(args, cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    cache = run_dir / "inference_cache"
+    while proc.poll() is None and not (
+        (run_dir / "augment").is_dir() and cache.is_dir() and any(cache.rglob("*.json"))
+    ):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    assert not (run_dir / "augment" / "manifest.json").exists()  # stopped half-way
+
+    result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rerun = json.loads((run_dir / "augment" / "manifest.json").read_text())
+    whole = json.loads((finished_run / "augment" / "manifest.json").read_text())
+    assert rerun["counts"]["detail"].pop("cache_hits") > 0  # what the killed run had done
+    whole["counts"]["detail"].pop("cache_hits", None)
+    assert rerun["counts"] == whole["counts"]
+    ids = [r["id"] for r in load_rows(str(run_dir / "augment" / "candidates-*.parquet"))]
+    expected = [r["id"] for r in load_rows(str(finished_run / "augment" / "candidates-*.parquet"))]
+    assert len(ids) == len(set(ids)) == len(expected) and set(ids) == set(expected)
+    assert not list((run_dir / "augment").glob("beam-temp-*"))

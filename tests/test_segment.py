@@ -91,6 +91,13 @@ def test_exact_duplicates_are_counted_not_lost(data_dir, tmp_path):
     assert double["duplicates"] == single["out"] + single["duplicates"] * 2
 
 
+def test_workers_read_a_file_that_two_globs_match_once(data_dir, tmp_path):
+    file = str(data_dir / "web/warc/english-pages-0001.warc.gz")
+    single, segments, _ = _run_segment([file], tmp_path / "one")
+    both, again, _ = _run_segment([file, file.replace("0001", "000[1]")], tmp_path / "two")
+    assert both == single and sorted(s["id"] for s in again) == sorted(s["id"] for s in segments)
+
+
 def test_every_edge_case_file_is_read_or_dead_lettered(data_dir, tmp_path):
     files = expand_paths([str(data_dir / "web/edge-cases/*")])
     counts, segments, dead = _run_segment(files, tmp_path)  # raises unless counts reconcile

