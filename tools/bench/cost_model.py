@@ -88,8 +88,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for step, (prefill, decode) in work.items():
         per_million = gpu_hours(prefill, decode, MILLION, args)
-        print(f"| {step} | {prefill:.0f} | {decode} | {per_million:.1f} | "
-              f"{per_million * args.usd_per_gpu_hour:.0f} | {gpu_hours(prefill, decode, n, args):.1f} |")  # fmt: skip
+        dollars = per_million * args.usd_per_gpu_hour
+        run = gpu_hours(prefill, decode, n, args)
+        print(
+            f"| {step} | {prefill:.0f} | {decode} | {per_million:.1f} | {dollars:.0f} | {run:.1f} |"
+        )
     whole = gpu_hours(*work["augment + prefix cache"], n, args) + gpu_hours(
         *work["curate, logprobs + prefix cache"], n, args
     )
