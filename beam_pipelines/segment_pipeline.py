@@ -12,12 +12,14 @@ from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
 from humpback.beam_pipelines.io.documents import Document, ReadError
 from humpback.beam_pipelines.io.shards import write_shards
 from humpback.beam_pipelines.progress import ReportProgress
+from humpback.beam_pipelines.segment.budget import Deadline
 from humpback.beam_pipelines.segment.charsets import decode
 from humpback.beam_pipelines.segment.dedup import DropExactDuplicates, DropNearDuplicates
 from humpback.beam_pipelines.segment.filters import drop_reason, identify_language, segment_filters
 from humpback.beam_pipelines.segment.html_segmenter import html_sections
 from humpback.beam_pipelines.segment.sections import Section
 from humpback.beam_pipelines.segment.text_segmenter import text_sections
+from humpback.inference.special_tokens import defuse
 from humpback.schemas.config import CorpusConfig, SegmentConfig
 from humpback.schemas.records import DeadLetter, Segment
 
@@ -66,12 +68,15 @@ class SegmentFile(beam.DoFn):
                 yield _segment(item, index, section, lang)
 
     def sections(self, doc: Document) -> list[Section]:
+        """The document's sections within its time budget (else OverBudget)."""
+        deadline = Deadline(self.cfg.document_budget_s)
         text = doc.content
         if isinstance(text, bytes):
             text = decode(text, doc.charset, html=doc.markup == "html")
+            deadline.check("decoded")
         if doc.markup == "html":
-            return html_sections(text)
-        return text_sections(text, self.cfg.max_chars, doc.title)
+            return html_sections(text, deadline)
+        return text_sections(text, self.cfg.max_chars, doc.title, deadline)
 
 
 def _drop(reason: str) -> None:
@@ -83,9 +88,9 @@ def _segment(doc: Document, index: int, section: Section, lang: str | None) -> d
     key = f"{doc.document_id}|{doc.source_file}|{doc.record_offset}|{index}"
     return Segment(
         id=hashlib.sha1(key.encode()).hexdigest()[:16],
-        text=section.text,
-        header=section.header,
-        header_path=list(section.header_path),
+        text=defuse(section.text),  # web text never carries a chat template's tokens on
+        header=defuse(section.header),
+        header_path=[defuse(h) for h in section.header_path],
         url=doc.url,
         document_id=doc.document_id,
         source_file=doc.source_file,

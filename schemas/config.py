@@ -16,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+from humpback.schemas.errors import UserError
+
 SEED_TAG = "Answer in the style of an AI Assistant."
 WEB_TAG = "Answer with knowledge from web search."
 
@@ -50,6 +52,12 @@ class CorpusConfig(Strict):
     max_document_bytes: int = Field(
         5_000_000, gt=0, description="larger documents are filtered (document_too_large)"
     )
+    max_compression_ratio: float = Field(
+        200,
+        gt=1,
+        description="a gzip or zstd file that expands more (past 64 MB) is a decompression bomb: "
+        "a dead letter at the byte offset reached",
+    )
 
 
 class NearDedupConfig(Strict):
@@ -71,6 +79,9 @@ class DedupConfig(Strict):
 
 class SegmentConfig(Strict):
     min_chars: int = Field(600, gt=0)
+    document_budget_s: float = Field(
+        10, gt=0, description="a document that takes longer to segment is a dead letter"
+    )
     max_chars: int = Field(3000, gt=0)
     max_header_caps_ratio: float = Field(0.5, ge=0, le=1)
     navigation_headers: list[str] = [
@@ -472,7 +483,21 @@ class RunConfig(Strict):
         return self
 
 
-class ConfigError(ValueError):
+_SECRET = re.compile(r"secret|password|passwd|token|credential|access_key|api_key(?!_env)", re.I)
+
+
+def redact_secrets(value: Any) -> Any:
+    """A config dump with the value of every key that names a secret replaced (a run folder
+    keeps its config; credentials belong in the environment)."""
+    if isinstance(value, dict):
+        return {k: "<redacted>" if _SECRET.search(str(k)) and v else redact_secrets(v)
+                for k, v in value.items()}  # fmt: skip
+    if isinstance(value, list):
+        return [redact_secrets(v) for v in value]
+    return value
+
+
+class ConfigError(UserError, ValueError):
     """A config that cannot be loaded; the message names each bad field by its YAML path."""
 
 

@@ -13,7 +13,7 @@ from peft import LoraConfig, PeftModel
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
-from humpback.inference.chat_template import load_tokenizer
+from humpback.inference.chat_template import SAFE_LOADING, load_tokenizer
 from humpback.schemas.config import LoraSettings, TrainingConfig
 from humpback.storage.folders import upload
 from humpback.training.loss_curve import plot_loss
@@ -87,7 +87,9 @@ def load_base(base_model: str, dropout: float):
     for field in ("attention_dropout", "hidden_dropout", "dropout", "resid_pdrop", "embd_pdrop"):
         if hasattr(config, field):
             setattr(config, field, dropout)
-    return AutoModelForCausalLM.from_pretrained(base_model, config=config, dtype=torch.float32)
+    return AutoModelForCausalLM.from_pretrained(
+        base_model, config=config, dtype=torch.float32, **SAFE_LOADING
+    )
 
 
 def lora_config(lora: LoraSettings | None) -> LoraConfig | None:
@@ -104,7 +106,7 @@ def lora_config(lora: LoraSettings | None) -> LoraConfig | None:
 
 def merge_adapter(base_model: str, adapter_dir: str, model_dir: str) -> None:
     """Fold a LoRA adapter into the base weights: a plain model that vLLM serves as is."""
-    base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32)
+    base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32, **SAFE_LOADING)
     merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
     merged.save_pretrained(model_dir)
     AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(model_dir)

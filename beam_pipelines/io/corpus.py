@@ -16,6 +16,7 @@ from humpback.beam_pipelines.io.documents import (
 )
 from humpback.beam_pipelines.io.warc_records import read_archive
 from humpback.schemas.config import CorpusConfig
+from humpback.schemas.errors import InputNotFound
 
 FORMATS = {
     ".warc": "warc", ".arc": "warc", ".wet": "warc",
@@ -41,7 +42,7 @@ def expand_paths(patterns: list[str]) -> list[str]:
         fs, path = fsspec.core.url_to_fs(pattern)
         matched = fs.glob(path) if any(c in path for c in "*?[") else [path]
         if not matched:
-            raise FileNotFoundError(f"corpus path matches no file: {pattern}")
+            raise InputNotFound(f"corpus.paths: {pattern} matches no file")
         files.extend(fs.unstrip_protocol(p) if "://" in pattern else p for p in matched)
     return sorted(set(files))
 

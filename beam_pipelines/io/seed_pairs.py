@@ -7,6 +7,7 @@ import random
 import fsspec
 
 from humpback.schemas.config import SeedConfig
+from humpback.schemas.errors import InputNotFound
 from humpback.schemas.records import DeadLetter, SeedPair
 from humpback.storage.shards import read_parquet_rows
 
@@ -19,6 +20,9 @@ def read_raw_rows(path: str) -> list[dict]:
         from datasets import load_dataset
 
         return load_dataset(path.removeprefix(HF_PREFIX), split="train").to_list()
+    fs, local = fsspec.core.url_to_fs(path)
+    if not fs.isfile(local):
+        raise InputNotFound(f"seed.path: no file {path}")
     if path.endswith(".parquet"):
         return read_parquet_rows(path)
     rows = []

@@ -29,7 +29,7 @@ def read_archive(path: str, cfg: CorpusConfig) -> Iterator[Document | ReadError]
     while True:
         reader = _Records(path, cfg)
         try:
-            with open_stream(path, compression) as stream:
+            with open_stream(path, compression, cfg.max_compression_ratio) as stream:
                 for i, item in enumerate(reader.read(stream)):
                     if i >= yielded:  # a restart skips what the first pass already gave
                         yielded += 1

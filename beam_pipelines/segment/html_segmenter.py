@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from humpback.beam_pipelines.segment.budget import NO_DEADLINE, Deadline, check_markup
 from humpback.beam_pipelines.segment.sections import Block, Section, nested_sections
 
 BOILERPLATE_TAGS = [
@@ -37,14 +38,18 @@ _HEADER_ANCHOR = re.compile(r"\s*(\[\s*edit\s*\]|[#¶§🔗])\s*$")
 _END_BLOCK, _END_LINK = object(), object()
 
 
-def html_sections(html: str) -> list[Section]:
-    """The header sections of a page, after its boilerplate is removed."""
+def html_sections(html: str, deadline: Deadline = NO_DEADLINE) -> list[Section]:
+    """The header sections of a page, after its boilerplate is removed; markup too complex to
+    parse in linear time raises MarkupTooComplex, a page past its deadline OverBudget."""
+    check_markup(html)
     tree = LexborHTMLParser(html)
     tree.strip_tags(BOILERPLATE_TAGS)
     if tree.body is None:
         return []
+    deadline.check("parsed")
     _remove_furniture(tree.body)
-    return nested_sections(_blocks(tree.body))
+    deadline.check("furniture removed")
+    return nested_sections(_blocks(tree.body, deadline))
 
 
 def _remove_furniture(body: LexborNode) -> None:
@@ -71,7 +76,7 @@ def _names_furniture(names: str) -> bool:
     return bool(BOILERPLATE_NAMES.search(names)) and not CONTENT_NAMES.search(names)
 
 
-def _blocks(root: LexborNode) -> list[Block]:
+def _blocks(root: LexborNode, deadline: Deadline) -> list[Block]:
     """Flatten the DOM into (header level or 0, text) blocks in document order."""
     blocks: list[Block] = []
     inline: list[str] = []
@@ -85,7 +90,10 @@ def _blocks(root: LexborNode) -> list[Block]:
         linked[1] = 0
 
     stack: list = [root]
+    steps = 0
     while stack:
+        if (steps := steps + 1) % 4096 == 0:
+            deadline.check("reading blocks")
         node = stack.pop()
         if node is _END_BLOCK:
             flush()

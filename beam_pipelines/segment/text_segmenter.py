@@ -8,6 +8,7 @@ than `max_chars` is cut between blocks into pieces that keep the heading.
 
 import re
 
+from humpback.beam_pipelines.segment.budget import NO_DEADLINE, Deadline
 from humpback.beam_pipelines.segment.sections import Block, Section
 
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)[\s#]*$")
@@ -15,7 +16,9 @@ _SENTENCE_END = (".", "!", ",", ";", ":", '"', "”")
 MAX_HEADING_WORDS = 12
 
 
-def text_sections(text: str, max_chars: int, title: str | None = None) -> list[Section]:
+def text_sections(
+    text: str, max_chars: int, title: str | None = None, deadline: Deadline = NO_DEADLINE
+) -> list[Section]:
     """Flat sections, one per heading with text (the title heads text before the first one)."""
     root = (title.strip(),) if title and title.strip() else ()
     out: list[Section] = []
@@ -27,7 +30,9 @@ def text_sections(text: str, max_chars: int, title: str | None = None) -> list[S
         for piece in _pieces(header, body, max_chars):
             out.append(Section(header, header_path, "\n\n".join(piece)))
 
-    for level, line in text_blocks(text):
+    blocks = text_blocks(text)
+    deadline.check("lines read")
+    for level, line in blocks:
         if not level:
             body.append(line)
             continue

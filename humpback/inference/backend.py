@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from humpback.inference.special_tokens import defuse, tokenizer_specials
 from humpback.schemas.config import InferenceConfig, Sampling
 
 Messages = list[dict[str, str]]
@@ -77,9 +78,18 @@ def load_backend(model_path: str, cfg: InferenceConfig) -> ChatBackend:
     return backend(model_path, cfg)
 
 
+def defused(tokenizer: Any, prompt: Messages) -> Messages:
+    """The prompt with the tokenizer's special-token strings in its messages defused."""
+    specials = tokenizer_specials(tokenizer)
+    return [{**m, "content": defuse(m["content"], specials)} for m in prompt]
+
+
 def render(tokenizer: Any, prompt: Messages, answer_prefix: str = "") -> str:
-    """The model's chat template applied to a prompt, opening the assistant turn."""
-    text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    """The model's chat template applied to a prompt (its special-token strings defused),
+    opening the assistant turn."""
+    text = tokenizer.apply_chat_template(
+        defused(tokenizer, prompt), tokenize=False, add_generation_prompt=True
+    )
     return text + answer_prefix
 
 
@@ -95,7 +105,7 @@ def encode(
 def encode_continuation(tokenizer: Any, prompt: Messages, text: str) -> tuple[list[int], int]:
     """The rendered prompt followed by `text` as token ids, and how many of the last ids are the
     text's (a token that merges across the boundary counts as the text's)."""
-    head = render(tokenizer, prompt)
+    head, text = render(tokenizer, prompt), defuse(text, tokenizer_specials(tokenizer))
     head_ids, ids = tokenizer([head, head + text], add_special_tokens=False)["input_ids"]
     return ids, len(ids) - len(os.path.commonprefix([head_ids, ids]))
 

@@ -27,8 +27,13 @@ def with_chat_template(tokenizer: Any, template: str | None = None) -> Any:
     return tokenizer
 
 
+SAFE_LOADING = {"use_safetensors": True, "trust_remote_code": False}  # no pickles, no repo code
+
+
 def load_tokenizer(path: str, template: str | None = None, **kwargs: Any) -> Any:
     """A model's tokenizer (transformers), with a chat template (see `with_chat_template`)."""
     from transformers import AutoTokenizer
 
-    return with_chat_template(AutoTokenizer.from_pretrained(path, **kwargs), template)
+    return with_chat_template(
+        AutoTokenizer.from_pretrained(path, trust_remote_code=False, **kwargs), template
+    )

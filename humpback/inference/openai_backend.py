@@ -19,6 +19,7 @@ from humpback.inference.backend import (
     Generation,
     LabelDistribution,
     Messages,
+    defused,
     encode,
     label_tokens,
     render,
@@ -61,7 +62,7 @@ class OpenAIBackend:
             try:
                 response = await self.client.chat.completions.create(
                     model=self.model,
-                    messages=prompt,
+                    messages=defused(self.tokenizer, prompt),
                     temperature=sampling.temperature,
                     top_p=sampling.top_p,
                     max_tokens=sampling.max_new_tokens,

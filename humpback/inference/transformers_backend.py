@@ -37,7 +37,7 @@ from humpback.inference.backend import (
     group_likelihoods,
     label_tokens,
 )
-from humpback.inference.chat_template import load_tokenizer
+from humpback.inference.chat_template import SAFE_LOADING, load_tokenizer
 from humpback.schemas.config import InferenceConfig, Sampling
 
 MIN_SHARED_TOKENS = 16  # below this, recomputing a prefix costs less than copying its cache
@@ -69,7 +69,9 @@ class TransformersBackend:
         self.tokenizer = load_tokenizer(model_path, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            model_path, dtype=dtype, **SAFE_LOADING
+        ).to(self.device)
         self.model.eval()
         # Sliding-window attention would count the padding after a shared prefix as tokens.
         config = self.model.config

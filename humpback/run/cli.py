@@ -1,6 +1,7 @@
 """The `humpback` command: validate a config, run its stages (resuming), show a run's status."""
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -8,9 +9,10 @@ from pathlib import Path
 
 from humpback.run.manifest import read_manifest
 from humpback.run.memory import map_large_blocks
-from humpback.run.plan import Interrupted, PlanError
+from humpback.run.plan import Interrupted
 from humpback.run.summary import print_curated, print_measures, print_status, print_win_rates
-from humpback.schemas.config import ConfigError, RunConfig, load_config
+from humpback.schemas.config import RunConfig, load_config, redact_secrets
+from humpback.schemas.errors import UserError
 
 USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...] [--set k=v ...] \
 [-- BEAM_ARGS]
@@ -42,15 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.command(args, beam_args)
-    except (ConfigError, PlanError) as err:
+    except UserError as err:  # a mistake to fix, said on one line; the traceback on request
+        if args.traceback:
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
 
 
 def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--traceback", action="store_true", help="on a user error, show the traceback too"
+    )
     parser = argparse.ArgumentParser(prog="humpback", usage=USAGE, description=__doc__)
     sub = parser.add_subparsers(required=True)
-    run = sub.add_parser("run", help="run every stage of a config in order, skipping complete ones")
+    add = functools.partial(sub.add_parser, parents=[common])  # every command takes --traceback
+    run = add("run", help="run every stage of a config in order, skipping complete ones")
     run.add_argument("config")
     which = run.add_mutually_exclusive_group()
     which.add_argument("--only", metavar="STAGE", help="run just this stage")
@@ -58,28 +67,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", metavar="STAGE", action="append", default=[], help="redo it")
     run.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides")
     run.set_defaults(command=cmd_run)
-    validate = sub.add_parser("validate", help="check a config and print it resolved")
+    validate = add("validate", help="check a config and print it resolved")
     validate.add_argument("config")
     validate.add_argument(
         "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
     )
     validate.set_defaults(command=cmd_validate)
-    status = sub.add_parser("status", help="a table of a run's stages and their counts")
+    status = add("status", help="a table of a run's stages and their counts")
     status.add_argument("run_dir")
     status.set_defaults(command=cmd_status)
-    measure = sub.add_parser(
-        "measure", help="(re)take the method's measures of a run on its held-out pairs"
-    )
+    measure = add("measure", help="(re)take the method's measures of a run on its held-out pairs")
     measure.add_argument("run_dir")
     measure.add_argument(
         "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
     )
     measure.set_defaults(command=cmd_measure)
-    report = sub.add_parser("report", help="write a run's report: one self-contained HTML page")
+    report = add("report", help="write a run's report: one self-contained HTML page")
     report.add_argument("run_dir")
     report.add_argument("-o", "--output", help="default: RUN_DIR/report.html")
     report.set_defaults(command=cmd_report)
-    job = sub.add_parser(
+    job = add(
         "dataflow-job",
         help="build the Beam stages' Dataflow jobs offline (a dry run) and show their steps, "
         "resource hints and container image",
@@ -87,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     job.add_argument("config")
     job.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides")
     job.set_defaults(command=cmd_dataflow_job)
-    sample = sub.add_parser("sample", help="print random rows of a stage's shards")
+    sample = add("sample", help="print random rows of a stage's shards")
     sample.add_argument("stage_dir")
     sample.add_argument("--name", default=None, help="shard set (default: the stage's first)")
     sample.add_argument("-n", type=int, default=10)
@@ -230,7 +237,7 @@ def _save_config(config: RunConfig) -> None:
 
     fs, _, (run_dir,) = fsspec.get_fs_token_paths(config.run_dir)
     fs.makedirs(run_dir, exist_ok=True)
-    text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    text = yaml.safe_dump(redact_secrets(config.model_dump(mode="json")), sort_keys=False)
     fs.pipe_file(f"{run_dir}/config.yaml", text.encode())
 
 

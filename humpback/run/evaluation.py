@@ -21,6 +21,7 @@ from humpback.run.beam_run import run_beam
 from humpback.run.graph import StageResult, StageRun
 from humpback.run.manifest import read_manifest
 from humpback.schemas.config import EvaluateConfig, JudgeConfig, RunConfig
+from humpback.schemas.errors import UserError
 from humpback.storage.folders import list_files, local_copy, read_json_rows, write_text
 from humpback.storage.shards import load_rows, shard_pattern
 from humpback.tasks.answer import Answer, inference_tag
@@ -31,7 +32,7 @@ from humpback.tasks.eval_overlap import EvalOverlap
 def _prompts_file(url: str) -> tuple[dict, ...]:
     rows = read_json_rows(url)
     if not rows or any(not isinstance(r.get("instruction"), str) for r in rows):
-        raise ValueError(f"{url}: expected records with an `instruction` string")
+        raise UserError(f"{url}: expected records with an `instruction` string")
     return tuple(rows)
 
 
@@ -64,7 +65,7 @@ def eval_overlap(config: RunConfig) -> EvalOverlap | None:
 
 
 def file_part(generator: str) -> str:
-    return re.sub(r"[^\w.-]", "_", generator)
+    return re.sub(r"[^\w.-]", "_", generator).lstrip(".") or "_"  # never ".." or a dot file
 
 
 def run_evaluate(run: StageRun, models: tuple[str, ...]) -> StageResult:
@@ -111,7 +112,7 @@ def judge_pairs(cfg: JudgeConfig, answers: list[dict], references: list[dict],
     pairs = []
     for a in answers:
         if a["instruction"] not in reference:
-            raise ValueError(
+            raise UserError(
                 f"judge.reference has no output for the prompt {a['instruction'][:80]!r}"
             )
         pair_id = f"{a['generator']}/{a['id']}"

@@ -12,6 +12,7 @@ from functools import cached_property
 from humpback.run.manifest import counts_from, read_manifest, write_manifest
 from humpback.run.memory import release_memory
 from humpback.schemas.config import RunConfig
+from humpback.schemas.errors import UserError
 from humpback.schemas.records import Record
 from humpback.storage.folders import read_text, remove_folder, write_text
 from humpback.storage.shards import shard_files, shard_pattern
@@ -131,7 +132,10 @@ def execute(ctx: RunContext, stage: Stage) -> dict:
     """Clear the stage's folder, run it, and write its manifest last."""
     key = fingerprint(ctx, stage)
     if key is None:
-        raise RuntimeError(f"{stage.name}: upstream stages {stage.upstream} are not all complete")
+        raise UserError(
+            f"{stage.name} needs {', '.join(stage.upstream)} complete for this config (one has "
+            "not run, or ran with other settings): run without --only"
+        )
     folder = ctx.stage_dir(stage.name)
     attempt = f"{folder}/attempt.json"
     if not (stage.resumable and read_text(attempt) == key):

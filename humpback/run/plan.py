@@ -5,9 +5,10 @@ from collections.abc import Callable, Sequence
 
 from humpback.run.graph import RunContext, Stage, execute, is_complete
 from humpback.run.manifest import read_manifest
+from humpback.schemas.errors import UserError
 
 
-class PlanError(ValueError):
+class PlanError(UserError, ValueError):
     """A run that cannot start: an unknown stage, or an input that no stage will make."""
 
 

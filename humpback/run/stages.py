@@ -17,6 +17,7 @@ from humpback.run.beam_run import Build, run_beam
 from humpback.run.evaluation import eval_overlap, run_calibration, run_evaluate, run_judge
 from humpback.run.graph import Model, Ref, Stage, StageResult, StageRun
 from humpback.schemas.config import RunConfig
+from humpback.schemas.errors import UserError
 from humpback.schemas.records import (
     Candidate,
     DeadLetter,
@@ -138,7 +139,7 @@ def run_seed(run: StageRun) -> StageResult:
             filtered["eval_overlap"] = len(pairs) - len(kept)
         pairs = kept
     if not pairs:
-        raise RuntimeError(f"seed: no valid pairs in {cfg.path}")
+        raise UserError(f"seed.path: no valid pairs in {cfg.path} (see its dead letters)")
     pairs, heldout = split_holdout(pairs, cfg.holdout)
     write_rows(pairs, run.folder, SeedPair)
     write_rows(heldout, run.folder, HeldOutPair)
@@ -228,7 +229,7 @@ def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:
 
     heldout = load_rows(run.inputs["heldout"])
     if not heldout:
-        raise RuntimeError("measure: no held-out pairs; set seed.holdout (and rerun seed)")
+        raise UserError("measure: no held-out pairs; set seed.holdout (and rerun seed)")
     cfg = run.config.measure
     measures = {
         "instruction_form": instruction_form(

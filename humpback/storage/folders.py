@@ -7,6 +7,8 @@ from functools import cache
 
 import fsspec
 
+from humpback.schemas.errors import InputNotFound
+
 
 def is_remote(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
@@ -100,7 +102,7 @@ def read_json_rows(url: str) -> list[dict]:
 
     text = read_text(url)
     if text is None:
-        raise FileNotFoundError(url)
+        raise InputNotFound(f"no file {url}")
     if url.endswith(".json"):
         return json.loads(text)
     return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -18,13 +18,16 @@ from humpback.inference.backend import Continuation, Messages
 from humpback.schemas.records import Candidate, Scored
 from humpback.tasks.backtranslate import Demonstration, backward_prompt
 from humpback.tasks.task import Rejected, Task
+from humpback.tasks.untrusted import curator_view
 
 NO_PROMPT: Messages = [{"role": "user", "content": ""}]
 Answer = tuple[list[float], list[int]]  # summed log-probabilities, token counts
 
 
 def pmi(instruction: str, answer: str, demonstrations: tuple[Demonstration, ...] = ()):
-    """The continuations whose log-probabilities give the PMI: x after y, and x alone."""
+    """The continuations whose log-probabilities give the PMI: x after y, and x alone (both
+    read through `curator_view`)."""
+    instruction, answer = curator_view(instruction), curator_view(answer)
     return [
         (backward_prompt(answer, demonstrations), instruction),
         (backward_prompt("", demonstrations), instruction),
@@ -37,7 +40,9 @@ def pmi_from(answer: Answer) -> float | None:
 
 
 def ifd(instruction: str, answer: str) -> list[Continuation]:
-    """The continuations whose log-probabilities give the IFD: y after x, and y alone."""
+    """The continuations whose log-probabilities give the IFD: y after x, and y alone (both
+    read through `curator_view`)."""
+    instruction, answer = curator_view(instruction), curator_view(answer)
     return [([{"role": "user", "content": instruction}], answer), (NO_PROMPT, answer)]
 
 

@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 from humpback.inference.backend import Messages
 from humpback.schemas.records import Scored
 from humpback.tasks.task import Rejected, Task
+from humpback.tasks.untrusted import curator_view
 
 SCORE_PREFIX = "Score:"
 SCORE_LABELS = ["1", "2", "3", "4", "5"]
@@ -35,23 +36,26 @@ clear and well organised, with minor room for improvement.
 well written, logical and engaging.
 
 Instruction:
+<instruction>
 {instruction}
+</instruction>
 
 Answer:
+<answer>
 {answer}
+</answer>
 
 Write a brief reasoning first, then end with a final line of the form "Score: N" where N is 1 \
 to 5."""
 
 
 def curation_prompt(instruction: str, answer: str) -> Messages:
-    """Ask a scorer model to rate an (instruction, answer) candidate on the 5-point rubric."""
-    return [
-        {
-            "role": "user",
-            "content": CURATION_REQUEST.format(instruction=instruction, answer=answer),
-        }
-    ]
+    """Ask a scorer model to rate an (instruction, answer) candidate on the 5-point rubric; it
+    reads both through `curator_view`, between delimiters."""
+    request = CURATION_REQUEST.format(
+        instruction=curator_view(instruction), answer=curator_view(answer)
+    )
+    return [{"role": "user", "content": request}]
 
 
 def score_from_completion(text: str) -> int | None:
