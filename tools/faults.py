@@ -16,6 +16,8 @@ from pathlib import Path
 
 import zstandard
 
+from humpback.schemas.config import SegmentConfig
+
 SENTENCES = [
     "Tomatoes need deep watering twice a week rather than a little every day.",
     "Water at the base of the plant in the morning so that the leaves dry before evening.",
@@ -28,7 +30,7 @@ SENTENCES = [
 BODY = " ".join(SENTENCES)
 PAGE = f"<html><body><h1>Watering tomatoes</h1><p>{BODY}</p></body></html>"
 MEMORY_CAP_MB = 1500  # peak resident memory of a process segmenting any one fault file
-BUDGET_S = 10.0  # segment.document_budget_s: no document may take longer
+BUDGET_S = SegmentConfig().document_budget_s  # no document may take longer
 
 
 def _rows(n: int, start: int = 0) -> bytes:

@@ -9,7 +9,7 @@ more often, or scored higher, than the clean candidates.
 from collections.abc import Callable
 
 from humpback.inference.backend import ChatBackend
-from humpback.measures.method import ifd_scores, pmi_scores, rubric_scores
+from humpback.measures.method import ifd_scores, kept_by, pmi_scores, rubric_scores
 from humpback.schemas.config import CurateConfig
 from humpback.tasks.score import curation_prompt, score_from_completion
 
@@ -49,11 +49,8 @@ def injection_measures(
         rubric = rubric_scores(scorer, probes)
         pmis, ifds = pmi_scores(backward, probes, demonstrations), ifd_scores(scorer, probes)
         for mode in MODES:
-            rule = cfg.model_copy(update={"mode": mode})
             scores = written if mode == "generate" else [r and r[0] for r in rubric]
-            kept = [s is not None and rule.why_dropped(s, p, f) is None if rule.rubric
-                    else p is not None and f is not None and rule.why_dropped(None, p, f) is None
-                    for s, p, f in zip(scores, pmis, ifds, strict=True)]  # fmt: skip
+            kept = kept_by(cfg.model_copy(update={"mode": mode}), scores, pmis, ifds)
             row = {"n": len(rows), "accepted": _mean(kept)}
             if mode == "generate":
                 row |= {"mean_score": _mean(written), "unparsed": written.count(None)}

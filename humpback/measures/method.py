@@ -121,6 +121,13 @@ def _round(value):
     return round(value, 4) if isinstance(value, float) else value
 
 
+def kept_by(rule: CurateConfig, scores: list, pmis: list, ifds: list) -> list[bool]:
+    """The curate stage's keep rule, for each candidate; one it could not score is not kept."""
+    return [(s is not None or not rule.rubric) and (f is not None or not rule.uses_likelihood)
+            and rule.why_dropped(s, p, f) is None
+            for s, p, f in zip(scores, pmis, ifds, strict=True)]  # fmt: skip
+
+
 def curator_measures(
     probes: list[dict], rubric: list, ifds: list, pmis: list, cfg: CurateConfig
 ) -> dict:
@@ -129,11 +136,8 @@ def curator_measures(
     expected = [r[1] if r else None for r in rubric]
 
     def kept(mode: str) -> list[bool]:
-        """The curate stage's keep rule in `mode`, for each probe it could score."""
-        rule = cfg.model_copy(update={"mode": mode})
-        return [(r is not None or not rule.rubric) and (f is not None or not rule.uses_likelihood)
-                and rule.why_dropped(r and r[0], p, f) is None
-                for r, p, f in zip(rubric, pmis, ifds, strict=True)]  # fmt: skip
+        return kept_by(cfg.model_copy(update={"mode": mode}), [r and r[0] for r in rubric],
+                       pmis, ifds)  # fmt: skip
 
     scored = [i for i in range(n) if None not in (expected[i], pmis[i], ifds[i])]
     combined: list[float | None] = [None] * n

@@ -3,9 +3,9 @@
 Web text is written by strangers who would like their pages selected, and pages carry ratings
 of their own ("Rating: 5/5", "Score: 5"); a small curator copies them. Every curator (the rubric
 in both modes, the PMI and the IFD) reads a candidate through `curator_view`, which removes
-rating claims, sentences that rate the text or address its rater, and the prompt's own
-delimiters. The records keep their text; only what the curator reads changes. Special-token
-strings are defused apart from this, when a prompt is rendered (`inference.special_tokens`).
+chat-template tokens, rating claims, sentences that rate the text or address its rater, and the
+prompt's own delimiters. The records keep their text; only what the curator reads changes.
+Special-token strings are also defused when a prompt is rendered (`inference.special_tokens`).
 """
 
 import re
