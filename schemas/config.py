@@ -483,14 +483,24 @@ class RunConfig(Strict):
         return self
 
 
-_SECRET = re.compile(r"secret|password|passwd|token|credential|access_key|api_key(?!_env)", re.I)
+_SECRET_WORDS = {"secret", "password", "passwd", "token", "credential", "credentials"}
+_KEY_KINDS = {"access", "api", "private"}  # access_key, api_key, private_key
+
+
+def names_secret(key: str) -> bool:
+    """Whether a config key names a secret by its words (`aws_secret_access_key`, `hf_token`),
+    not a setting that mentions one (`max_new_tokens`, `api_key_env`)."""
+    words = re.split(r"[_\-.]", key.lower())
+    if words[-1] == "env":  # the name of the variable holding it
+        return False
+    return bool(_SECRET_WORDS & set(words)) or ("key" in words and bool(_KEY_KINDS & set(words)))
 
 
 def redact_secrets(value: Any) -> Any:
     """A config dump with the value of every key that names a secret replaced (a run folder
     keeps its config; credentials belong in the environment)."""
     if isinstance(value, dict):
-        return {k: "<redacted>" if _SECRET.search(str(k)) and v else redact_secrets(v)
+        return {k: "<redacted>" if names_secret(str(k)) and v else redact_secrets(v)
                 for k, v in value.items()}  # fmt: skip
     if isinstance(value, list):
         return [redact_secrets(v) for v in value]

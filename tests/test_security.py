@@ -80,11 +80,23 @@ def test_user_errors_exit_2_with_one_line_and_a_traceback_on_request(tmp_path, c
 
 def test_secrets_are_redacted_and_names_cannot_leave_the_run_folder():
     options = {"beam": {"options": {"aws_secret_access_key": "S", "project": "p"}},
-               "evaluate": {"api_key_env": "OPENAI_API_KEY"}}  # fmt: skip
+               "evaluate": {"api_key_env": "OPENAI_API_KEY", "max_new_tokens": 64},
+               "hf_token": "T"}  # fmt: skip
     assert redact_secrets(options) == {
         "beam": {"options": {"aws_secret_access_key": "<redacted>", "project": "p"}},
-        "evaluate": {"api_key_env": "OPENAI_API_KEY"},
+        "evaluate": {"api_key_env": "OPENAI_API_KEY", "max_new_tokens": 64},
+        "hf_token": "<redacted>",
     }
     assert [file_part(n) for n in ("..", "../../etc", "M1", ".hidden")] == [
         "_", "_.._etc", "M1", "hidden"
     ]  # fmt: skip
+
+
+def test_every_shipped_config_survives_the_redaction_of_its_saved_copy():
+    from pathlib import Path
+
+    from humpback.schemas.config import RunConfig, load_config
+
+    for path in sorted(Path(__file__).parents[1].glob("configs/*.yaml")):
+        config = load_config(path)
+        assert RunConfig.model_validate(redact_secrets(config.model_dump(mode="json"))) == config
