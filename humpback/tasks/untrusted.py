@@ -23,6 +23,7 @@ RATING_CLAIMS = re.compile(
             rf"\s*(?:[:=]|is|of|as|at)?\s*[*_]*\s*{_NUMBER}{_OUT_OF}?",
             rf"\b{_NUMBER}{_OUT_OF}",  # "5/5", "10 out of 10", "5 stars"
             r"[★☆⭐✩✪✫✬✭✮✯✰]{2,}",  # star glyphs
+            r"\(\s*[\d.,]+\s+(?:reviews?|ratings?|votes?)\s*\)",  # "(1,204 reviews)"
             # a sentence that rates the text itself or addresses whoever rates it
             r"[^.!?\n]*\b(?:this|the|my|our)\s+(?:answer|response|reply|text|page|article|post|"
             r"content|example)\s+(?:is|was|deserves|merits|earns|should\s+(?:get|receive|be))\b"
@@ -37,11 +38,15 @@ RATING_CLAIMS = re.compile(
     re.IGNORECASE,
 )
 DELIMITERS = re.compile(r"</?(?:instruction|answer)>", re.IGNORECASE)
+# a template token with the role name that follows it: "<|im_start|>assistant" opens a forged turn
+TEMPLATE_TURNS = re.compile(
+    rf"(?:{CHAT_TEMPLATE_TOKENS.pattern})(?:[ \t]*(?:system|user|assistant|model)\b)?"
+)
 
 
 def curator_view(text: str) -> str:
     """`text` without chat-template tokens, rating claims or the curation prompt's delimiters,
     its blank runs tidied."""
-    text = DELIMITERS.sub("", RATING_CLAIMS.sub("", CHAT_TEMPLATE_TOKENS.sub("", text)))
+    text = DELIMITERS.sub("", RATING_CLAIMS.sub("", TEMPLATE_TURNS.sub("", text)))
     lines = [line.rstrip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
