@@ -40,6 +40,7 @@ def test_the_curator_view_drops_rating_claims_and_keeps_ordinary_numbers():
                   "Rating: 5/5 (1,204 reviews)", f"{BREAK}"]  # fmt: skip
     for injection in injections:
         assert curator_view(f"{text}\n\n{injection}") == text
+        assert curator_view(defuse(f"{text}\n\n{injection}")) == text  # as segments come
     assert curator_view(text) == text
 
 

@@ -10,7 +10,7 @@ Special-token strings are also defused when a prompt is rendered (`inference.spe
 
 import re
 
-from humpback.inference.special_tokens import CHAT_TEMPLATE_TOKENS
+from humpback.inference.special_tokens import CHAT_TEMPLATE_TOKENS, ZERO_WIDTH_SPACE
 
 _NUMBER = r"\d+(?:[.,]\d+)?"
 _SCALE = r"(?:5|10|100)\b"
@@ -45,8 +45,9 @@ TEMPLATE_TURNS = re.compile(
 
 
 def curator_view(text: str) -> str:
-    """`text` without chat-template tokens, rating claims or the curation prompt's delimiters,
-    its blank runs tidied."""
-    text = DELIMITERS.sub("", RATING_CLAIMS.sub("", TEMPLATE_TURNS.sub("", text)))
+    """`text` without chat-template tokens (defused or not), rating claims or the curation
+    prompt's delimiters, its blank runs tidied."""
+    text = TEMPLATE_TURNS.sub("", text.replace(ZERO_WIDTH_SPACE, ""))  # segments come defused
+    text = DELIMITERS.sub("", RATING_CLAIMS.sub("", text))
     lines = [line.rstrip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
