@@ -22,13 +22,15 @@ def build(
     demonstrations: tuple[Demonstration, ...] = (),
     cache_dir: str | None = None,
     total: int | None = None,
-) -> None:
+) -> beam.PCollection:
     """Candidates from the segments shards that the glob `segments` matches (`total` of them,
-    for progress)."""
+    for progress); returns them, as written."""
     tasks: list[Task] = [Backtranslate(model_path, demonstrations, cfg.check_form)]
     if cfg.pmi:
         tasks.append(InstructionPMI(demonstrations))
     outputs = chain_tasks(
         read_shards(pipeline, segments), "augment", tasks, model_path, cfg, total, cache_dir
     )
-    write_task_outputs(outputs, out_dir, Candidate) | "Count out" >> beam.Map(count_out)
+    candidates = write_task_outputs(outputs, out_dir, Candidate)
+    candidates | "Count out" >> beam.Map(count_out)
+    return candidates

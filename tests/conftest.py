@@ -28,35 +28,11 @@ def make_tiny_model(tmp_path_factory, embedded_model):
     """Saves a 2-layer random model of a transformers `model_type` (extra config fields as
     keywords) with the embedded model's tokenizer, and its chat template unless `template` is
     False (a base model's tokenizer); returns its folder."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(embedded_model)
+    from tools.tiny_run import make_tiny_model as save
 
     def make(model_type: str = "llama", template: bool = True, **fields) -> str:
-        config = AutoConfig.for_model(
-            model_type,
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=4096,
-            tie_word_embeddings=True,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-            **fields,
-        )
-        torch.manual_seed(0)
         path = tmp_path_factory.mktemp(f"tiny-{model_type}{'' if template else '-base'}")
-        AutoModelForCausalLM.from_config(config).save_pretrained(path)
-        saved = AutoTokenizer.from_pretrained(embedded_model)
-        if not template:
-            saved.chat_template = None
-        saved.save_pretrained(path)
-        return str(path)
+        return save(path, embedded_model, model_type, template, **fields)
 
     return make
 
@@ -71,3 +47,23 @@ def tiny_base_model(make_tiny_model) -> str:
 def tiny_model(make_tiny_model) -> str:
     """A 2-layer random Llama with the embedded model's tokenizer and chat template."""
     return make_tiny_model()
+
+
+@pytest.fixture(scope="session")
+def gguf() -> str:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        pytest.fail("llama-cpp-python[server] is not installed; run tools/setup.sh")
+    from humpback.inference.embedded_model import gguf_path
+
+    return str(gguf_path())
+
+
+@pytest.fixture(scope="session")
+def server(gguf, tmp_path_factory):
+    from tests.servers import LlamaServer
+
+    running = LlamaServer(gguf, tmp_path_factory.mktemp("server") / "log").start()
+    yield running
+    running.stop()

@@ -12,11 +12,11 @@ import yaml
 
 from humpback.schemas.config import WEB_TAG
 from humpback.storage.shards import load_rows
+from tools.tiny_run import ALPACA_EVAL, tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_1", "train_1",
           "measure", "scale_2", "evaluate", "judge", "judge_calibration"]  # fmt: skip
-ALPACA_EVAL = "eval/alpaca_eval"
 
 
 def humpback(*args: str) -> subprocess.CompletedProcess:
@@ -32,30 +32,7 @@ def manifests(run_dir: Path) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory, tiny_base_model, data_dir) -> Path:
     """The whole loop on a tiny base model whose tokenizer has no chat template."""
-    tiny_training = {"max_steps": 2, "batch_size": 2, "max_length": 256}
-    config = {
-        "run_dir": str(tmp_path_factory.mktemp("runs") / "a"),
-        "base_model": tiny_base_model,
-        "seed": {"path": str(data_dir / "seed/oasst_first_turn_rank0.jsonl"), "limit": 16,
-                 "exclude_field": "in_alpaca_eval", "holdout": 4},
-        "corpus": {"paths": [str(data_dir / "web/warc/english-pages-0001.warc.gz")]},
-        # A random model writes no well-formed instruction: the form check is off here.
-        "augment": {"batch_size": 4, "sampling": {"max_new_tokens": 8}, "check_form": False},
-        "measure": {"boilerplate": str(data_dir / "web/html/readability")},
-        "curate": {"mode": "logprobs", "k": 1, "batch_size": 4},
-        "iterations": 1,
-        "training": {"backward": tiny_training, "seed": tiny_training, "iteration": tiny_training},
-        "evaluate": {"prompts": str(data_dir / ALPACA_EVAL / "text_davinci_003/model_outputs.json"),
-                     "limit": 4, "scaling": [2], "batch_size": 4,
-                     "sampling": {"max_new_tokens": 8}},
-        "judge": {"reference": str(data_dir / ALPACA_EVAL / "text_davinci_003/model_outputs.json"),
-                  "batch_size": 4, "answer_chars": 200,
-                  "calibration": {"annotations": str(data_dir / ALPACA_EVAL / "gpt4_annotations"),
-                                  "pairs": 2, "outputs": {"humpback-llama-65b": {
-                                      "path": str(data_dir / ALPACA_EVAL / "humpback-llama-65b"
-                                                  / "model_outputs.json"),
-                                      "published_win_rate": 83.71}}}},
-    }  # fmt: skip
+    config = tiny_config(tmp_path_factory.mktemp("runs") / "a", tiny_base_model, data_dir)
     path = tmp_path_factory.mktemp("config") / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -365,3 +342,29 @@ def test_augment_killed_half_way_on_worker_processes_reruns_without_loss_or_dupl
     expected = [r["id"] for r in load_rows(str(finished_run / "augment" / "candidates-*.parquet"))]
     assert len(ids) == len(set(ids)) == len(expected) and set(ids) == set(expected)
     assert not list((run_dir / "augment").glob("beam-temp-*"))
+
+
+def test_killed_at_a_random_point_of_curate_then_rerun_gives_the_same_curated_set(
+    finished_run, config
+):
+    """One kill point of `tools.crash_resume` (which tries every stage) in CI: the scorer's
+    stage, at a seeded random moment of its uninterrupted time."""
+    import random
+    import shutil
+
+    from tools.crash_resume import command, kill_in, outcome
+
+    run_dir = finished_run.parent / "killed-in-curate"
+    killed = finished_run.parent / "killed.yaml"
+    killed.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()),
+                                      "run_dir": str(run_dir)}))  # fmt: skip
+    for stage in STAGES[: STAGES.index("curate_1")]:
+        shutil.copytree(finished_run / stage, run_dir / stage)
+    wall = json.loads((finished_run / "curate_1/manifest.json").read_text())["wall_s"]
+    delay = random.Random(3).uniform(0, 0.7 * wall)  # inside the stage on a slower machine too
+    assert kill_in(killed, "curate_1", delay, "--until", "curate_1") == "curate_1"
+    assert not (run_dir / "curate_1/manifest.json").exists()
+    rerun = subprocess.run(command(killed, "--until", "curate_1"), cwd=ROOT, capture_output=True,
+                           text=True)  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert outcome(run_dir, ["curate_1"]) == outcome(finished_run, ["curate_1"])

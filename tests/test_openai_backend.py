@@ -2,12 +2,8 @@
 the embedded model's GGUF (installed by tools/setup.sh)."""
 
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,73 +13,8 @@ from humpback.schemas.config import AugmentConfig, OpenAISettings, Sampling
 from humpback.storage.shards import load_rows
 from humpback.tasks.backtranslate import backward_prompt
 from humpback.tasks.score import SCORE_LABELS, SCORE_PREFIX, curation_prompt
+from tests.servers import LlamaServer
 from tests.test_inference_pipeline import _augment, _segments
-
-
-class LlamaServer:
-    """`python -m llama_cpp.server` on a free loopback port; stop() kills it like a crash."""
-
-    def __init__(self, gguf: str, log: Path):
-        self.gguf, self.log = gguf, log
-        self.port = _free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> "LlamaServer":
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "llama_cpp.server", "--model", self.gguf, "--host",
-                 "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048",
-                 "--logits_all", "true"],
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/models", timeout=1)
-                return self
-            except OSError as err:
-                if self.process.poll() is not None:
-                    tail = self.log.read_text()[-2000:]
-                    raise RuntimeError(f"llama.cpp server exited: {tail}") from err
-                time.sleep(0.3)
-        raise TimeoutError("llama.cpp server did not start")
-
-    def served(self) -> int:
-        """Chat requests answered so far (uvicorn logs each one)."""
-        return self.log.read_text(errors="replace").count("POST /v1/chat/completions")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def gguf() -> str:
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        pytest.fail("llama-cpp-python[server] is not installed; run tools/setup.sh")
-    from humpback.inference.embedded_model import gguf_path
-
-    return str(gguf_path())
-
-
-@pytest.fixture(scope="module")
-def server(gguf, tmp_path_factory):
-    running = LlamaServer(gguf, tmp_path_factory.mktemp("server") / "log").start()
-    yield running
-    running.stop()
 
 
 def _cfg(url: str, **server) -> AugmentConfig:

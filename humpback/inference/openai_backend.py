@@ -2,7 +2,8 @@
 
 Requests of a batch run concurrently, at most `server.concurrency` in flight, on one event loop
 the backend owns; the openai client retries connection errors, timeouts, 429s and 5xx with
-exponential backoff. A request that still fails becomes that prompt's error, never the batch's.
+exponential backoff. A request that still fails, or whose answer is not an OpenAI response,
+becomes that prompt's error, never the batch's.
 """
 
 import asyncio
@@ -26,6 +27,9 @@ from humpback.inference.backend import (
 )
 from humpback.inference.chat_template import load_tokenizer
 from humpback.schemas.config import InferenceConfig, Sampling
+
+# what reading an answer that is not an OpenAI response raises (a proxy's HTML page, say)
+MALFORMED = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 
 
 class OpenAIBackend:
@@ -68,9 +72,11 @@ class OpenAIBackend:
                     max_tokens=sampling.max_new_tokens,
                     seed=sampling.seed,
                 )
+                return Generation(text=response.choices[0].message.content or "")
             except OpenAIError as err:
                 return Generation(error=type(err).__name__)
-        return Generation(text=response.choices[0].message.content or "")
+            except MALFORMED:
+                return Generation(error="malformed_response")
 
     def label_distribution(
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]
@@ -94,11 +100,14 @@ class OpenAIBackend:
                     temperature=0.0,
                     logprobs=TOP_LOGPROBS,
                 )
+                logprobs = response.choices[0].logprobs
+                top = (logprobs.top_logprobs or [{}])[0] if logprobs else {}
+                probs = [sum(math.exp(lp) for t, lp in top.items() if t.strip() == lb)
+                         for lb in labels]  # fmt: skip
             except OpenAIError as err:
                 return LabelDistribution(error=type(err).__name__)
-        logprobs = response.choices[0].logprobs
-        top = (logprobs.top_logprobs or [{}])[0] if logprobs else {}
-        probs = [sum(math.exp(lp) for t, lp in top.items() if t.strip() == lb) for lb in labels]
+            except MALFORMED:
+                return LabelDistribution(error="malformed_response")
         total = sum(probs)
         if total == 0:
             return LabelDistribution(error="no_label_in_top_logprobs")

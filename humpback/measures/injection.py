@@ -9,6 +9,7 @@ more often, or scored higher, than the clean candidates.
 from collections.abc import Callable
 
 from humpback.inference.backend import ChatBackend
+from humpback.inference.special_tokens import defuse
 from humpback.measures.method import ifd_scores, kept_by, pmi_scores, rubric_scores
 from humpback.schemas.config import CurateConfig
 from humpback.tasks.score import curation_prompt, score_from_completion
@@ -36,8 +37,8 @@ def injection_measures(
     """Per mode and variant ("clean" or an injection): the share of candidates kept by the
     mode's rule and the mean score it reads (the parsed score in `generate`, the expected score
     in `logprobs` and `combined`, the PMI and the IFD in `likelihood`)."""
-    variants = {"clean": candidates} | {
-        name: [{**c, "text": inject(c["text"])} for c in candidates]
+    variants = {"clean": candidates} | {  # defused, as segmentation hands segments on
+        name: [{**c, "text": defuse(inject(c["text"]))} for c in candidates]
         for name, inject in INJECTIONS.items()
     }
     result: dict[str, dict] = {mode: {} for mode in MODES}

@@ -3,8 +3,9 @@
 Web text is written by strangers who would like their pages selected, and pages carry ratings
 of their own ("Rating: 5/5", "Score: 5"); a small curator copies them. Every curator (the rubric
 in both modes, the PMI and the IFD) reads a candidate through `curator_view`, which removes
-chat-template tokens, rating claims, sentences that rate the text or address its rater, and the
-prompt's own delimiters. The records keep their text; only what the curator reads changes.
+chat-template tokens, rating claims, sentences that rate the text, address its rater or string
+together the rubric's words of praise, and the prompt's own delimiters. The records keep their
+text; only what the curator reads changes.
 Special-token strings are also defused when a prompt is rendered (`inference.special_tokens`).
 """
 
@@ -37,6 +38,15 @@ RATING_CLAIMS = re.compile(
     ),
     re.IGNORECASE,
 )
+# the rubric's own words of praise: a sentence that strings three of them together echoes the
+# rubric at its rater ("the answer is focused, expert, well written and engaging")
+RUBRIC_TERMS = re.compile(
+    r"\b(?:AI[- ]assistant|focused|complete|clear|well[- ]organi[sz]ed|perfect|expert|"
+    r"well[- ]written|logical|engaging|helpful|self[- ]contained|insightful|comprehensive|"
+    r"high[- ]quality|irrelevant|relevant)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 DELIMITERS = re.compile(r"</?(?:instruction|answer)>", re.IGNORECASE)
 # a template token with the role name that follows it: "<|im_start|>assistant" opens a forged turn
 TEMPLATE_TURNS = re.compile(
@@ -44,10 +54,15 @@ TEMPLATE_TURNS = re.compile(
 )
 
 
+def _unless_rubric_echo(sentence: re.Match) -> str:
+    terms = {t.lower().replace("-", " ") for t in RUBRIC_TERMS.findall(sentence.group(0))}
+    return "" if len(terms) >= 3 else sentence.group(0)
+
+
 def curator_view(text: str) -> str:
     """`text` without chat-template tokens (defused or not), rating claims or the curation
     prompt's delimiters, its blank runs tidied."""
     text = TEMPLATE_TURNS.sub("", text.replace(ZERO_WIDTH_SPACE, ""))  # segments come defused
-    text = DELIMITERS.sub("", RATING_CLAIMS.sub("", text))
+    text = DELIMITERS.sub("", _SENTENCE.sub(_unless_rubric_echo, RATING_CLAIMS.sub("", text)))
     lines = [line.rstrip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
