@@ -4,10 +4,11 @@ Reconciliation unit: a section, a document that gave none, or an unreadable reco
 """
 
 import hashlib
+import time
 
 import apache_beam as beam
 
-from humpback.beam_pipelines.counting import count, count_out
+from humpback.beam_pipelines.counting import count, count_out, observe
 from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
 from humpback.beam_pipelines.io.documents import Document, ReadError
 from humpback.beam_pipelines.io.shards import write_shards
@@ -48,12 +49,15 @@ class SegmentFile(beam.DoFn):
             if len(item.content) > self.corpus.max_document_bytes:
                 _drop("document_too_large")
                 continue
+            start = time.perf_counter()
             try:
                 found = self.sections(item)
             except Exception as err:  # noqa: BLE001 - one bad document must not stop the job
                 error = ReadError.of(path, item.record_offset, err)
                 yield beam.pvalue.TaggedOutput(DEAD, _dead(error))
                 continue
+            finally:
+                observe("document_ms", round(1000 * (time.perf_counter() - start)))
             if not found:
                 _drop("no_header" if item.markup == "html" else "no_text")
             for index, section in enumerate(found):

@@ -53,6 +53,7 @@ def test_every_fault_is_read_filtered_or_dead_lettered_with_file_offset_and_reas
     assert counts["dead_lettered"] == len(result["dead"])
     assert result["segments"] + counts["duplicates"] >= 10  # good rows around bad ones: kept
     assert result["peak_mb"] < MEMORY_CAP_MB  # a 100 MB record and 1 GiB bombs never held
+    assert 0 < result["slowest_document_ms"] < 1000 * BUDGET_S  # the deep page is refused
     assert wall < 120
 
 
