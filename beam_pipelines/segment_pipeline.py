@@ -79,7 +79,7 @@ class SegmentFile(beam.DoFn):
             text = decode(text, doc.charset, html=doc.markup == "html")
             deadline.check("decoded")
         if doc.markup == "html":
-            return html_sections(text, deadline)
+            return html_sections(text, deadline, self.cfg.render == "markdown")
         return text_sections(text, self.cfg.max_chars, doc.title, deadline)
 
 

@@ -83,6 +83,9 @@ class SegmentConfig(Strict):
         10, gt=0, description="a document that takes longer to segment is a dead letter"
     )
     max_chars: int = Field(3000, gt=0)
+    render: Literal["markdown", "plain"] = Field(
+        "markdown", description="web pages' lists, code and tables as Markdown, or plain lines"
+    )
     max_header_caps_ratio: float = Field(0.5, ge=0, le=1)
     navigation_headers: list[str] = [
         "advertisement",

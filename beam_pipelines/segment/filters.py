@@ -10,6 +10,8 @@ from humpback.schemas.config import SegmentConfig
 
 Filter = Callable[[Section], str | None]
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# fenced code and table rows repeat their shapes by nature
+_CODE_AND_ROWS = re.compile(r"^```.*?^```|^\|.*\|$", re.M | re.S)
 
 
 def length_filter(cfg: SegmentConfig) -> Filter:
@@ -43,10 +45,12 @@ def header_filter(cfg: SegmentConfig) -> Filter:
 
 
 def repetition_filter(cfg: SegmentConfig) -> Filter:
-    """Drop segments in which two sentences share too many word trigrams (Jaccard similarity)."""
+    """Drop segments in which two sentences share too many word trigrams (Jaccard similarity);
+    fenced code and table rows are not read."""
 
     def check(s: Section) -> str | None:
-        grams = [g for g in map(_trigrams, _SENTENCE_END.split(s.text)) if g]
+        prose = _CODE_AND_ROWS.sub("", s.text)
+        grams = [g for g in map(_trigrams, _SENTENCE_END.split(prose)) if g]
         for i, a in enumerate(grams):
             for b in grams[i + 1 :]:
                 if len(a & b) / len(a | b) > cfg.max_sentence_jaccard:

@@ -15,7 +15,7 @@ from humpback.beam_pipelines.segment.sections import Block, Section, nested_sect
 
 BOILERPLATE_TAGS = [
     "script", "style", "noscript", "template", "nav", "footer", "aside", "form", "button",
-    "select", "iframe", "svg", "menu", "dialog",
+    "select", "iframe", "svg", "menu", "dialog", "figcaption",
 ]  # fmt: skip
 BOILERPLATE_ROLES = ["navigation", "banner", "contentinfo", "complementary", "search", "menu"]
 BOILERPLATE_NAMES = re.compile(
@@ -34,13 +34,24 @@ BLOCK_TAGS = {
     "td", "th", "pre", "blockquote", "figure", "figcaption", "br", "hr", "caption", "header",
 }  # fmt: skip
 MAX_BLOCK_LINK_SHARE = 0.5  # a block whose text is mostly links is a menu or a link list
+TEASER_CHARS = 300  # a linked header with less text under it is a link to another page
+# a short block with a clock time and no sentence end is a dateline ("Updated 6:55 AM | Nov 19"),
+# one with a copyright sign a site's notice: both in any language
+MAX_FURNITURE_LINE = 120
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+_SENTENCE_END = (".", "!", "?", "。", "！", "？", "…")
 _HEADER_ANCHOR = re.compile(r"\s*(\[\s*edit\s*\]|[#¶§🔗])\s*$")
-_END_BLOCK, _END_LINK = object(), object()
+_END_BLOCK, _END_LINK, _END_LIST = object(), object(), object()
+# a table row holding any of these is page layout (old sites lay pages out in tables), not data
+_LAYOUT = "p, div, table, ul, ol, pre, blockquote, h1, h2, h3, h4, h5, h6"
 
 
-def html_sections(html: str, deadline: Deadline = NO_DEADLINE) -> list[Section]:
-    """The header sections of a page, after its boilerplate is removed; markup too complex to
-    parse in linear time raises MarkupTooComplex, a page past its deadline OverBudget."""
+def html_sections(
+    html: str, deadline: Deadline = NO_DEADLINE, markdown: bool = True
+) -> list[Section]:
+    """The header sections of a page, after its boilerplate is removed, in Markdown (lists,
+    code and tables as such) or plain lines; markup too complex to parse in linear time raises
+    MarkupTooComplex, a page past its deadline OverBudget."""
     check_markup(html)
     tree = LexborHTMLParser(html)
     tree.strip_tags(BOILERPLATE_TAGS)
@@ -49,7 +60,7 @@ def html_sections(html: str, deadline: Deadline = NO_DEADLINE) -> list[Section]:
     deadline.check("parsed")
     _remove_furniture(tree.body)
     deadline.check("furniture removed")
-    return nested_sections(_blocks(tree.body, deadline))
+    return nested_sections(_blocks(tree.body, deadline, markdown))
 
 
 def _remove_furniture(body: LexborNode) -> None:
@@ -76,16 +87,44 @@ def _names_furniture(names: str) -> bool:
     return bool(BOILERPLATE_NAMES.search(names)) and not CONTENT_NAMES.search(names)
 
 
-def _blocks(root: LexborNode, deadline: Deadline) -> list[Block]:
-    """Flatten the DOM into (header level or 0, text) blocks in document order."""
+def _furniture_line(text: str) -> bool:
+    """A dateline or a copyright notice (short lines only)."""
+    if len(text) > MAX_FURNITURE_LINE:
+        return False
+    return "©" in text or bool(_CLOCK.search(text)) and not text.endswith(_SENTENCE_END)
+
+
+def _link_share(node: LexborNode, text: str) -> float:
+    linked = sum(len(" ".join((a.text() or "").split())) for a in node.css("a"))
+    return linked / max(len(text), 1)
+
+
+def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list[Block]:
+    """Flatten the DOM into (header level or 0, text) blocks in document order: paragraphs,
+    list items, code and table rows as such (in Markdown, or plain lines)."""
     blocks: list[Block] = []
+    kinds: list[str] = []  # each block's kind: consecutive items and rows join into one block
+    linked_headers: set[int] = set()
     inline: list[str] = []
     linked = [0, 0]  # open links, characters of link text in the current block
+    lists: list[list] = []  # open lists: [ordered, items so far]
+    item: list[str] = []  # the marker for the next text of an open list item
+
+    def emit(text: str, kind: str) -> None:
+        if kinds and kinds[-1] == kind in ("item", "row"):
+            blocks[-1] = (0, f"{blocks[-1][1]}\n{text}")
+        else:
+            blocks.append((0, text))
+            kinds.append(kind)
 
     def flush() -> None:
+        if not inline:
+            return
         text = " ".join(" ".join(inline).split())
-        if text and linked[1] / len(text) <= MAX_BLOCK_LINK_SHARE:
-            blocks.append((0, text))
+        if text and linked[1] / len(text) <= MAX_BLOCK_LINK_SHARE and not _furniture_line(text):
+            emit(f"{item[0]}{text}" if item else text, "item" if item else "text")
+        if text:
+            item.clear()  # an item's marker goes on its first text, kept or not
         inline.clear()
         linked[1] = 0
 
@@ -99,6 +138,9 @@ def _blocks(root: LexborNode, deadline: Deadline) -> list[Block]:
             flush()
         elif node is _END_LINK:
             linked[0] -= 1
+        elif node is _END_LIST:
+            lists.pop()
+            item.clear()
         elif node.tag == "-text":
             text = node.text_content or ""
             inline.append(text)
@@ -107,14 +149,64 @@ def _blocks(root: LexborNode, deadline: Deadline) -> list[Block]:
         elif node.tag in HEADER_LEVELS:
             flush()
             text = _HEADER_ANCHOR.sub("", " ".join(node.text(separator=" ").split()))
+            if _link_share(node, text) > MAX_BLOCK_LINK_SHARE:
+                linked_headers.add(len(blocks))
             blocks.append((HEADER_LEVELS[node.tag], text))
+            kinds.append("header")
+        elif node.tag == "pre":
+            flush()
+            code = (node.text(deep=True) or "").strip("\n")
+            if code.strip():
+                emit(f"```\n{code}\n```" if markdown else code, "code")
+        elif node.tag == "tr" and node.css_first(_LAYOUT) is None:  # a data table's row
+            flush()
+            cells = [" ".join((c.text(separator=" ") or "").split())
+                     for c in node.iter() if c.tag in ("td", "th")]  # fmt: skip
+            text = " | ".join(cells)
+            if any(cells) and _link_share(node, text) <= MAX_BLOCK_LINK_SHARE:
+                if markdown and (not kinds or kinds[-1] != "row"):
+                    emit(f"| {text} |\n|{'---|' * len(cells)}", "row")
+                else:
+                    emit(f"| {text} |" if markdown else "\t".join(cells), "row")
         else:
             if node.tag in BLOCK_TAGS:
                 flush()
                 stack.append(_END_BLOCK)
+            if node.tag in ("ul", "ol"):
+                lists.append([node.tag == "ol", 0])
+                stack.append(_END_LIST)
+            elif node.tag == "li" and lists:
+                lists[-1][1] += 1
+                ordered, n = lists[-1]
+                indent = "  " * (len(lists) - 1)
+                item[:] = [f"{indent}{n}. " if ordered else f"{indent}- "] if markdown else [""]
             if node.tag == "a":
                 linked[0] += 1
                 stack.append(_END_LINK)
             stack.extend(reversed(list(node.iter(include_text=True))))
     flush()
-    return blocks
+    return _without_teasers(blocks, linked_headers)
+
+
+def _without_teasers(blocks: list[Block], linked_headers: set[int]) -> list[Block]:
+    """Drop the title and blurb of each link to another page (related, popular, next: a linked
+    header with less than TEASER_CHARS of text before the next header), then every header with
+    nothing under it (a "Read more" whose links went as link text) so it is not left in the
+    section above it."""
+    kept: list[Block] = []
+    i = 0
+    while i < len(blocks):
+        end = i + 1
+        while end < len(blocks) and not blocks[end][0]:
+            end += 1
+        teaser = i in linked_headers and sum(len(t) for _, t in blocks[i + 1 : end]) < TEASER_CHARS
+        if not teaser:
+            kept.extend(blocks[i:end])
+        i = end
+    backwards: list[Block] = []
+    for level, text in reversed(kept):
+        following = backwards[-1][0] if backwards else 1
+        if level and following and following <= level:
+            continue  # followed by a header of its rank or higher, or by nothing
+        backwards.append((level, text))
+    return backwards[::-1]

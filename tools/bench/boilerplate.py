@@ -1,9 +1,12 @@
-"""Boilerplate precision: the share of extracted words that lie in a page's main content.
+"""Boilerplate precision and recall: extracted words against a page's human-made main content.
 
-The reference is Mozilla Readability's `expected.html` beside each `source.html` in the sample
-data. Words are compared as multisets, so a word counts as often as the reference holds it.
+References: the scrapinghub article benchmark's `articleBody` (human annotators), and Mozilla
+Readability's `expected.html` beside each `source.html`. Words are compared as multisets, so a
+word counts as often as the reference holds it.
 """
 
+import gzip
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -17,19 +20,39 @@ def words(text: str) -> Counter:
     return Counter(_WORD.findall(text.lower()))
 
 
-def main_content_words(page_dir: Path) -> Counter:
-    """The words of Readability's extraction of one page."""
-    tree = LexborHTMLParser((page_dir / "expected.html").read_text(errors="replace"))
-    return words(tree.root.text(separator=" ") if tree.root else "")
+def readability_references(folder: Path) -> dict[str, str]:
+    """{source.html path: the text of Readability's extraction} for every page under folder."""
+    found = {}
+    for page in sorted(folder.glob("*/source.html")):
+        tree = LexborHTMLParser((page.parent / "expected.html").read_text(errors="replace"))
+        found[str(page)] = tree.root.text(separator=" ") if tree.root else ""
+    return found
 
 
-def precision_recall(extracted: dict[str, str], page_dirs: list[Path]) -> tuple[float, float]:
-    """Micro-averaged over pages ({page dir: extracted text}): the share of extracted words in
-    the main content (precision), and the share of main-content words extracted (recall)."""
-    matched = found_total = reference_total = 0
-    for page in page_dirs:
-        found, reference = words(extracted.get(str(page), "")), main_content_words(page)
-        matched += sum((found & reference).values())
-        found_total += sum(found.values())
-        reference_total += sum(reference.values())
-    return matched / max(found_total, 1), matched / max(reference_total, 1)
+def scrapinghub_references(folder: Path) -> dict[str, str]:
+    """{html.gz path: the human-made article body} for the benchmark's pages."""
+    truth = json.loads((folder / "ground-truth.json").read_text())
+    return {str(folder / "html" / f"{key}.html.gz"): row["articleBody"] or ""
+            for key, row in sorted(truth.items())}  # fmt: skip
+
+
+def page_html(path: str) -> bytes:
+    data = Path(path).read_bytes()
+    return gzip.decompress(data) if path.endswith(".gz") else data
+
+
+def per_page(extracted: dict[str, str], references: dict[str, str]) -> dict[str, tuple]:
+    """{page: (matched words, extracted words, reference words)}."""
+    out = {}
+    for page, reference in references.items():
+        found, truth = words(extracted.get(page, "")), words(reference)
+        out[page] = (sum((found & truth).values()), sum(found.values()), sum(truth.values()))
+    return out
+
+
+def precision_recall(extracted: dict[str, str], references: dict[str, str]) -> tuple[float, float]:
+    """Micro-averaged over pages: the share of extracted words in the main content (precision),
+    and the share of main-content words extracted (recall)."""
+    rows = per_page(extracted, references).values()
+    matched = sum(r[0] for r in rows)
+    return matched / max(sum(r[1] for r in rows), 1), matched / max(sum(r[2] for r in rows), 1)
