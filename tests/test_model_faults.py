@@ -40,12 +40,12 @@ def _dead(folder) -> dict[str, str]:
 def test_every_model_fault_is_retried_or_dead_lettered_and_each_stage_reconciles(
     server, embedded_model, tmp_path
 ):
-    proxy = FaultProxy(server.url, hang_s=12)
+    proxy = FaultProxy(server.url, hang_s=7)
     texts = [f"Water the tomatoes {i} times a week, at the base, in the morning." for i in range(6)]
     texts += [f"Water the tomatoes deeply. FAULT_{name}" for name in FAULTS]
     _segments(tmp_path / "segments", texts)
     faulty = {f"s{6 + i:03d}": name for i, name in enumerate(FAULTS)}
-    cfg = AugmentConfig(backend="openai", openai=_settings(proxy, 8.0, 1), batch_size=4,
+    cfg = AugmentConfig(backend="openai", openai=_settings(proxy, 5.0, 1), batch_size=4,
                         cache=False, check_form=False, pmi=False, max_input_tokens=1024,
                         sampling=Sampling(temperature=0.0, max_new_tokens=8))  # fmt: skip
     pipeline = beam.Pipeline()
@@ -98,7 +98,7 @@ def test_a_failure_after_inference_repeats_no_paid_call_when_run_again(
 ):
     """Beam retries a failed bundle whole; the request cache answers what it had paid for."""
     rows = [json.loads(line) for line in (data_dir / "seed/lima_single_turn.jsonl").open()]
-    texts = [r["response"][:160] for r in rows[:120]]
+    texts = [r["response"][:160] for r in rows[:64]]
     _segments(tmp_path / "segments", texts)
     proxy = FaultProxy(server.url)
     cfg = AugmentConfig(backend="openai", openai=_settings(proxy, 60.0), batch_size=8,
@@ -116,12 +116,12 @@ def test_a_failure_after_inference_repeats_no_paid_call_when_run_again(
         return run_and_count(pipeline)
 
     with pytest.raises(Exception, match="injected failure after inference"):  # noqa: B017
-        run("failed", fail_at="s100")
+        run("failed", fail_at="s056")
     before = len(proxy.paid)
     counts = run("again", fail_at=None)
     paid, repeated = len(proxy.paid), proxy.repeated()
     print(json.dumps({"paid_before_failure": before, "paid": paid,
                       "repeated": repeated, "share": round(repeated / paid, 4)}))  # fmt: skip
     assert counts["in"] == counts["out"] == len(texts)
-    assert before >= 100  # the failure came after most inference
+    assert before >= 48  # the failure came after most inference
     assert repeated / paid < 0.01 and counts["cache_hits"] == before
