@@ -29,23 +29,24 @@ def run_and_count(pipeline: beam.Pipeline) -> dict[str, int]:
     return counters(result)
 
 
+def _metrics(result: PipelineResult, kind: str):
+    """(name, committed value, or the attempted one) of each humpback metric of a kind."""
+    for m in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))[kind]:
+        yield m.key.metric.name, m.committed if m.committed is not None else m.attempted
+
+
 def counters(result: PipelineResult) -> dict[str, int]:
     """The humpback counters of a finished pipeline run, summed by name."""
-    found = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     totals: dict[str, int] = {}
-    for c in found:
-        value = c.committed if c.committed is not None else c.attempted
-        totals[c.key.metric.name] = totals.get(c.key.metric.name, 0) + value
+    for name, value in _metrics(result, "counters"):
+        totals[name] = totals.get(name, 0) + value
     return totals
 
 
 def maxima(result: PipelineResult) -> dict[str, int]:
     """The largest value each humpback distribution saw in a finished run."""
-    found = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["distributions"]
     largest: dict[str, int] = {}
-    for d in found:
-        value = d.committed if d.committed is not None else d.attempted
+    for name, value in _metrics(result, "distributions"):
         if value is not None and value.count:
-            name = d.key.metric.name
             largest[name] = max(largest.get(name, value.max), value.max)
     return largest

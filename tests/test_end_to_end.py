@@ -350,16 +350,14 @@ def test_killed_at_a_random_point_of_curate_then_rerun_gives_the_same_curated_se
     """One kill point of `tools.crash_resume` (which tries every stage) in CI: the scorer's
     stage, at a seeded random moment of its uninterrupted time."""
     import random
-    import shutil
 
-    from tools.crash_resume import command, kill_in, outcome
+    from tools.crash_resume import command, copy_stages, kill_in, outcome
 
     run_dir = finished_run.parent / "killed-in-curate"
     killed = finished_run.parent / "killed.yaml"
     killed.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()),
                                       "run_dir": str(run_dir)}))  # fmt: skip
-    for stage in STAGES[: STAGES.index("curate_1")]:
-        shutil.copytree(finished_run / stage, run_dir / stage)
+    copy_stages(finished_run, run_dir, STAGES[: STAGES.index("curate_1")])
     wall = json.loads((finished_run / "curate_1/manifest.json").read_text())["wall_s"]
     delay = random.Random(3).uniform(0, 0.7 * wall)  # inside the stage on a slower machine too
     assert kill_in(killed, "curate_1", delay, "--until", "curate_1") == "curate_1"

@@ -207,14 +207,11 @@ def test_multi_processing_workers_give_the_same_segments(data_dir, tmp_path):
 
 
 def test_boilerplate_precision_on_the_readability_pages(data_dir, tmp_path):
-    from tools.bench.boilerplate import precision_recall, readability_references
+    from tools.bench.boilerplate import by_page, precision_recall, readability_references
 
     references = readability_references(data_dir / "web/html/readability")
     _, segments, _ = _run_segment(sorted(references), tmp_path)
-    text: dict[str, str] = {}
-    for s in segments:
-        text[s["source_file"]] = text.get(s["source_file"], "") + "\n" + s["text"]
-    precision, recall = precision_recall(text, references)
+    precision, recall = precision_recall(by_page(segments), references)
     assert precision > 0.94 and recall > 0.3
 
 
@@ -265,13 +262,16 @@ def test_boilerplate_precision_on_the_scrapinghub_pages_is_above_trafilaturas(da
     the paper's length limits), so both are compared on those pages."""
     import trafilatura
 
-    from tools.bench.boilerplate import page_html, precision_recall, scrapinghub_references
+    from tools.bench.boilerplate import (
+        by_page,
+        page_html,
+        precision_recall,
+        scrapinghub_references,
+    )
 
     references = scrapinghub_references(data_dir / "web/html/scrapinghub")
     _, segments, _ = _run_segment(sorted(references), tmp_path)
-    text: dict[str, str] = {}
-    for s in segments:
-        text[s["source_file"]] = text.get(s["source_file"], "") + "\n" + s["text"]
+    text = by_page(segments)
     kept = {page: references[page] for page in text}
     baseline = {page: trafilatura.extract(decode(page_html(page), None, html=True)) or ""
                 for page in kept}  # fmt: skip

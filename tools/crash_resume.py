@@ -42,14 +42,27 @@ def command(config: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "humpback", "run", str(config), *extra]
 
 
+def started(line: str) -> str | None:
+    """The stage a "[humpback] <stage>: running" line starts."""
+    if line.startswith(RUNNING) and line.rstrip().endswith(": running"):
+        return line[len(RUNNING) :].split(":")[0]
+    return None
+
+
+def copy_stages(reference: Path, run_dir: Path, stages: list[str]) -> None:
+    """Complete stages of an uninterrupted run into another run's folder."""
+    for stage in stages:
+        shutil.copytree(reference / stage, run_dir / stage)
+
+
 def run_timed(config: Path) -> dict[str, float]:
     """An uninterrupted run; each stage's seconds from its "running" line to the next line."""
     proc = subprocess.Popen(command(config), cwd=ROOT, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     starts: list[tuple[str, float]] = []
     for line in proc.stdout:
-        if line.startswith(RUNNING) and line.rstrip().endswith(": running"):
-            starts.append((line[len(RUNNING):].split(":")[0], time.monotonic()))
+        if stage := started(line):
+            starts.append((stage, time.monotonic()))
     if proc.wait() != 0:
         raise RuntimeError(f"the uninterrupted run failed: {' '.join(command(config))}")
     ends = [t for _, t in starts[1:]] + [time.monotonic()]
@@ -64,9 +77,9 @@ def kill_in(config: Path, stage: str, delay: float, *extra: str) -> str | None:
     current: list[str] = []
     timer: threading.Timer | None = None
     for line in proc.stdout:
-        if line.startswith(RUNNING) and line.rstrip().endswith(": running"):
-            current.append(line[len(RUNNING):].split(":")[0])
-            if current[-1] == stage and timer is None:
+        if now := started(line):
+            current.append(now)
+            if now == stage and timer is None:
                 timer = threading.Timer(delay, os.killpg, (proc.pid, signal.SIGKILL))
                 timer.start()
     code = proc.wait()
@@ -130,8 +143,7 @@ def main() -> None:
         name = f"kill-{args.seed}-{i}"
         config = write_config(work, name, base)
         shutil.rmtree(work / name, ignore_errors=True)
-        for done in stages[: stages.index(stage)]:
-            shutil.copytree(work / "reference" / done, work / name / done)
+        copy_stages(work / "reference", work / name, stages[: stages.index(stage)])
         delay = rng.uniform(0, durations[stage])
         killed_in = kill_in(config, stage, delay)
         rerun = subprocess.run(command(config), cwd=ROOT, capture_output=True, text=True)

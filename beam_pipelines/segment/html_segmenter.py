@@ -39,7 +39,7 @@ TEASER_CHARS = 300  # a linked header with less text under it is a link to anoth
 # one with a copyright sign a site's notice: both in any language
 MAX_FURNITURE_LINE = 120
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
-_SENTENCE_END = (".", "!", "?", "。", "！", "？", "…")
+_SENTENCE_MARKS = (".", "!", "?", "。", "！", "？", "…")
 _HEADER_ANCHOR = re.compile(r"\s*(\[\s*edit\s*\]|[#¶§🔗])\s*$")
 _END_BLOCK, _END_LINK, _END_LIST = object(), object(), object()
 # a table row holding any of these is page layout (old sites lay pages out in tables), not data
@@ -91,7 +91,7 @@ def _furniture_line(text: str) -> bool:
     """A dateline or a copyright notice (short lines only)."""
     if len(text) > MAX_FURNITURE_LINE:
         return False
-    return "©" in text or bool(_CLOCK.search(text)) and not text.endswith(_SENTENCE_END)
+    return "©" in text or bool(_CLOCK.search(text)) and not text.endswith(_SENTENCE_MARKS)
 
 
 def _link_share(node: LexborNode, text: str) -> float:
@@ -103,8 +103,9 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
     """Flatten the DOM into (header level or 0, text) blocks in document order: paragraphs,
     list items, code and table rows as such (in Markdown, or plain lines)."""
     blocks: list[Block] = []
-    kinds: list[str] = []  # each block's kind: consecutive items and rows join into one block
-    linked_headers: set[int] = set()
+    # each block's kind: consecutive items and rows join into one block, and a linked header
+    # may be a teaser
+    kinds: list[str] = []
     inline: list[str] = []
     linked = [0, 0]  # open links, characters of link text in the current block
     lists: list[list] = []  # open lists: [ordered, items so far]
@@ -149,10 +150,9 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
         elif node.tag in HEADER_LEVELS:
             flush()
             text = _HEADER_ANCHOR.sub("", " ".join(node.text(separator=" ").split()))
-            if _link_share(node, text) > MAX_BLOCK_LINK_SHARE:
-                linked_headers.add(len(blocks))
             blocks.append((HEADER_LEVELS[node.tag], text))
-            kinds.append("header")
+            link = _link_share(node, text) > MAX_BLOCK_LINK_SHARE
+            kinds.append("linked header" if link else "header")
         elif node.tag == "pre":
             flush()
             code = (node.text(deep=True) or "").strip("\n")
@@ -164,10 +164,10 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
                      for c in node.iter() if c.tag in ("td", "th")]  # fmt: skip
             text = " | ".join(cells)
             if any(cells) and _link_share(node, text) <= MAX_BLOCK_LINK_SHARE:
+                row = f"| {text} |" if markdown else "\t".join(cells)
                 if markdown and (not kinds or kinds[-1] != "row"):
-                    emit(f"| {text} |\n|{'---|' * len(cells)}", "row")
-                else:
-                    emit(f"| {text} |" if markdown else "\t".join(cells), "row")
+                    row += f"\n|{'---|' * len(cells)}"  # the first row heads the table
+                emit(row, "row")
         else:
             if node.tag in BLOCK_TAGS:
                 flush()
@@ -185,10 +185,10 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
                 stack.append(_END_LINK)
             stack.extend(reversed(list(node.iter(include_text=True))))
     flush()
-    return _without_teasers(blocks, linked_headers)
+    return _without_teasers_or_empty_headers(blocks, kinds)
 
 
-def _without_teasers(blocks: list[Block], linked_headers: set[int]) -> list[Block]:
+def _without_teasers_or_empty_headers(blocks: list[Block], kinds: list[str]) -> list[Block]:
     """Drop the title and blurb of each link to another page (related, popular, next: a linked
     header with less than TEASER_CHARS of text before the next header), then every header with
     nothing under it (a "Read more" whose links went as link text) so it is not left in the
@@ -199,7 +199,8 @@ def _without_teasers(blocks: list[Block], linked_headers: set[int]) -> list[Bloc
         end = i + 1
         while end < len(blocks) and not blocks[end][0]:
             end += 1
-        teaser = i in linked_headers and sum(len(t) for _, t in blocks[i + 1 : end]) < TEASER_CHARS
+        under = sum(len(t) for _, t in blocks[i + 1 : end])
+        teaser = kinds[i] == "linked header" and under < TEASER_CHARS
         if not teaser:
             kept.extend(blocks[i:end])
         i = end

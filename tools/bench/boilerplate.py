@@ -36,6 +36,14 @@ def scrapinghub_references(folder: Path) -> dict[str, str]:
             for key, row in sorted(truth.items())}  # fmt: skip
 
 
+def by_page(segments: list[dict]) -> dict[str, str]:
+    """{source file: its segments' text}: what humpback extracted from each page."""
+    pages: dict[str, str] = {}
+    for s in segments:
+        pages[s["source_file"]] = f"{pages.get(s['source_file'], '')}\n{s['text']}"
+    return pages
+
+
 def page_html(path: str) -> bytes:
     data = Path(path).read_bytes()
     return gzip.decompress(data) if path.endswith(".gz") else data

@@ -42,7 +42,12 @@ from humpback.beam_pipelines.segment_pipeline import SegmentFile
 from humpback.run.manifest import counts_from
 from humpback.schemas.config import CorpusConfig, SegmentConfig
 from humpback.storage.shards import load_rows
-from tools.bench.boilerplate import per_page, readability_references, scrapinghub_references
+from tools.bench.boilerplate import (
+    by_page,
+    per_page,
+    readability_references,
+    scrapinghub_references,
+)
 
 CORPUS = CorpusConfig(paths=["-"])
 WARCS = ["english-pages-*.warc.gz", "cc-main-*.warc.gz", "clueweb09-ja-*.warc.gz"]
@@ -85,7 +90,7 @@ def time_pages(pages: list[tuple[str, Document]], extract) -> tuple[list[float],
         start = time.process_time()
         text = extract(doc)
         times.append(1000 * (time.process_time() - start))
-        texts[path] = f"{texts.get(path, '')}\n{text}" if path in texts else text
+        texts[path] = f"{texts[path]}\n{text}" if path in texts else text
     return times, texts
 
 
@@ -178,9 +183,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         counts, stage_cpu = run_stage(files, f"{tmp}/stage")
         _, fixed_cpu = run_stage(files[:1], f"{tmp}/one-page")  # a pipeline's own start-up
-        segments: dict[str, str] = {}
-        for row in load_rows(f"{tmp}/stage/segments-*.parquet"):
-            segments[row["source_file"]] = f"{segments.get(row['source_file'], '')}\n{row['text']}"
+        segments = by_page(load_rows(f"{tmp}/stage/segments-*.parquet"))
         h_ms, _ = time_pages(pages, humpback_extractor())
         t_ms, t_texts = time_pages(pages, trafilatura_extract)
         profile, shares = profile_stage(files, f"{tmp}/profiled")
