@@ -15,7 +15,7 @@ from humpback.beam_pipelines.io.shards import write_shards
 from humpback.beam_pipelines.progress import ReportProgress
 from humpback.beam_pipelines.segment.budget import Deadline
 from humpback.beam_pipelines.segment.charsets import decode
-from humpback.beam_pipelines.segment.dedup import DropExactDuplicates, DropNearDuplicates
+from humpback.beam_pipelines.segment.dedup import DropDuplicates
 from humpback.beam_pipelines.segment.filters import drop_reason, identify_language, segment_filters
 from humpback.beam_pipelines.segment.html_segmenter import html_sections
 from humpback.beam_pipelines.segment.sections import Section
@@ -131,9 +131,7 @@ def build(
         | "Segment" >> beam.ParDo(SegmentFile(corpus, cfg)).with_outputs(DEAD, main="segments")
     )
     segments = results.segments
-    if cfg.dedup.exact:
-        segments = segments | "Exact dedup" >> DropExactDuplicates()
-    if cfg.dedup.near:
-        segments = segments | "Near dedup" >> DropNearDuplicates(cfg.dedup.near)
+    if cfg.dedup.exact or cfg.dedup.near:
+        segments = segments | "Dedup" >> DropDuplicates(cfg.dedup)
     write_shards(segments | "Count out" >> beam.Map(count_out), out_dir, Segment)
     write_shards(results[DEAD], out_dir, DeadLetter)

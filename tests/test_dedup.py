@@ -4,8 +4,8 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from humpback.beam_pipelines.counting import run_and_count
-from humpback.beam_pipelines.segment.dedup import DropExactDuplicates, DropNearDuplicates, shingles
-from humpback.schemas.config import NearDedupConfig
+from humpback.beam_pipelines.segment.dedup import DropDuplicates, shingles
+from humpback.schemas.config import DedupConfig, NearDedupConfig
 
 WORDS = "garden soil water seed tomato root leaf sun shade compost mulch prune harvest".split()
 
@@ -20,21 +20,19 @@ def _edit(text: str, every: int) -> str:
     return " ".join("CHANGED" if i % every == 0 else w for i, w in enumerate(text.split()))
 
 
-def _dedup(segments: list[dict], expected_ids: list[str], near: NearDedupConfig | None = None):
-    near = near or NearDedupConfig()
+def _dedup(segments: list[dict], expected_ids: list[str], cfg: DedupConfig | None = None):
     pipeline = beam.Pipeline()
     kept = (
         pipeline
         | beam.Create(segments)
-        | DropExactDuplicates()
-        | DropNearDuplicates(near)
+        | DropDuplicates(cfg or DedupConfig())
         | beam.Map(lambda s: s["id"])
     )
     assert_that(kept, equal_to(expected_ids))
     return run_and_count(pipeline)
 
 
-def test_exact_then_near_duplicates_go_and_the_smallest_id_stays():
+def test_exact_and_near_duplicates_go_and_the_smallest_id_stays():
     base, other = _text(1), _text(2)
     segments = [
         {"id": "b", "text": base},
@@ -45,6 +43,11 @@ def test_exact_then_near_duplicates_go_and_the_smallest_id_stays():
     counts = _dedup(segments, ["a", "c"])
     assert counts["duplicates:exact"] == 1 and counts["duplicates:near"] == 1
     assert counts["duplicates"] == 2
+    # each kind alone: "d" is only an exact duplicate of "b", "b" only a near one of "a"
+    counts = _dedup(segments, ["a", "b", "c"], DedupConfig(near=None))
+    assert counts["duplicates"] == counts["duplicates:exact"] == 1
+    counts = _dedup(segments, ["a", "c"], DedupConfig(exact=False))
+    assert counts["duplicates"] == counts["duplicates:near"] == 2
 
 
 def test_texts_that_differ_enough_are_all_kept():
@@ -61,7 +64,7 @@ def test_bands_and_rows_set_the_similarity_threshold():
     segments = [{"id": "a", "text": base}, {"id": "b", "text": _edit(base, 75)}]
     _dedup(segments, ["a"])  # defaults: a 2-word edit (Jaccard ~0.87) is a near-duplicate
     strict = NearDedupConfig(bands=2, rows=64)  # only near-identical texts share 64 hashes
-    _dedup(segments, ["a", "b"], near=strict)
+    _dedup(segments, ["a", "b"], DedupConfig(near=strict))
 
 
 def test_short_texts_still_have_a_shingle():

@@ -257,6 +257,22 @@ def test_teasers_datelines_captions_and_empty_headers_are_not_segment_text():
     assert "Watering in pots" in text and text.count(body.strip()) >= 2  # a linked heading stays
 
 
+def test_labels_of_links_and_teasers_go_with_them_and_a_long_blurb_is_still_a_teaser():
+    body = "Tomatoes need deep watering twice a week rather than a little every day. " * 12
+    blurb = "Peppers are thirsty in July, and this card says so at length before a link. " * 7
+    html = f"""<html><body><h1>Watering</h1><p>{body}</p>
+    <h2 class="sr-only">Seite teilen</h2><a href="/share"><svg></svg></a><p>{body}</p>
+    <p>Water at dawn.</p><div><a href="/c">Mulch</a> and <a href="/d">straw</a></div>
+    <div>Das könnte Sie auch interessieren</div><div><a href="/a">Tomaten schneiden</a></div>
+    <div>Trending now</div><h3><a href="/b">Peppers need less water</a></h3><p>{blurb}</p>
+    </body></html>"""
+    text = html_sections(html)[0].text
+    for furniture in ("interessieren", "Trending", "Peppers", "teilen"):  # sr-only: unseen
+        assert furniture not in text
+    assert len(blurb) > 500 and "Water at dawn." in text  # a sentence is not a label
+    assert text.count(body.strip()) == 2
+
+
 def test_boilerplate_precision_on_the_scrapinghub_pages_is_above_trafilaturas(data_dir, tmp_path):
     """Human-made article bodies; humpback keeps segments on about half the pages (headers and
     the paper's length limits), so both are compared on those pages."""

@@ -5,14 +5,19 @@ depend on the order in which workers see segments.
 """
 
 import hashlib
+import zlib
 
 import apache_beam as beam
 from datasketch import MinHash
 
 from humpback.beam_pipelines.counting import count
-from humpback.schemas.config import NearDedupConfig
+from humpback.schemas.config import DedupConfig
 
 SCHEME = "affine32"  # datasketch's default: 32-bit hashes, shared permutations across workers
+# a shingle's 32-bit hash before the permutations: CRC-32 is one C call, where datasketch's
+# default (SHA-1, then unpacked) is three Python calls and took most of the signature's time
+SHINGLE_HASH = zlib.crc32
+EXACT = -1  # the text key's place among the band numbers
 
 
 def text_key(segment: dict) -> str:
@@ -20,39 +25,24 @@ def text_key(segment: dict) -> str:
     return hashlib.sha1(" ".join(segment["text"].lower().split()).encode()).hexdigest()
 
 
-class DropExactDuplicates(beam.PTransform):
-    def expand(self, segments):
-        return (
-            segments
-            | "Key by text" >> beam.Map(lambda s: (text_key(s), s))
-            | "Group equal texts" >> beam.GroupByKey()
-            | "Keep smallest id" >> beam.FlatMap(_keep_smallest_id)
-        )
-
-
-def _keep_smallest_id(keyed):
-    _, group = keyed
-    group = list(group)
-    _count_duplicates("exact", len(group) - 1)
-    yield min(group, key=lambda s: s["id"])
-
-
-class DropNearDuplicates(beam.PTransform):
-    """MinHash LSH: a segment goes when a band of its signature equals a smaller id's band.
+class DropDuplicates(beam.PTransform):
+    """Exact duplicates (equal normalised text) and near duplicates (MinHash LSH) in one
+    grouping: a segment goes when its text key, or a band of its signature, equals a smaller
+    id's; it counts as exact when its text key does.
 
     Following each drop to a smaller id ends at a kept segment, so every cluster of similar
-    segments keeps at least one; two kept segments never share a band.
+    segments keeps at least one; two kept segments never share a key.
     """
 
-    def __init__(self, cfg: NearDedupConfig):
+    def __init__(self, cfg: DedupConfig):
         super().__init__()
         self.cfg = cfg
 
     def expand(self, segments):
         later = (
             segments
-            | "MinHash bands" >> beam.ParDo(MinHashBands(self.cfg))
-            | "Group bands" >> beam.GroupByKey()
+            | "Text key and bands" >> beam.ParDo(DuplicateKeys(self.cfg))
+            | "Group keys" >> beam.GroupByKey()
             | "Ids after the first" >> beam.FlatMap(_ids_after_the_smallest)
         )
         keyed = segments | "Key by id" >> beam.Map(lambda s: (s["id"], s))
@@ -63,24 +53,33 @@ class DropNearDuplicates(beam.PTransform):
         )
 
 
-class MinHashBands(beam.DoFn):
-    """Emit ((band, band hashes), segment id) for each band of the text's MinHash signature."""
+class DuplicateKeys(beam.DoFn):
+    """Emit ((EXACT, text key), id) and ((band, band hashes), id) for each band of the text's
+    MinHash signature."""
 
-    def __init__(self, cfg: NearDedupConfig):
+    def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
 
     def setup(self):
-        num_perm = self.cfg.bands * self.cfg.rows
-        self.permutations = MinHash(num_perm, seed=self.cfg.seed, scheme=SCHEME).permutations
+        if near := self.cfg.near:
+            num_perm = near.bands * near.rows
+            self.permutations = MinHash(num_perm, seed=near.seed, scheme=SCHEME).permutations
 
     def process(self, segment: dict):
+        if self.cfg.exact:
+            yield (EXACT, text_key(segment)), segment["id"]
+        if not (near := self.cfg.near):
+            return
         signature = MinHash(
-            self.cfg.bands * self.cfg.rows, permutations=self.permutations, scheme=SCHEME
+            near.bands * near.rows,
+            hashfunc=SHINGLE_HASH,
+            permutations=self.permutations,
+            scheme=SCHEME,
         )
-        signature.update_batch(shingles(segment["text"], self.cfg.ngram))
-        values, rows = signature.hashvalues, self.cfg.rows
-        for band in range(self.cfg.bands):
-            yield (band, values[band * rows : (band + 1) * rows].tobytes()), segment["id"]
+        signature.update_batch(shingles(segment["text"], near.ngram))
+        values = signature.hashvalues
+        for band in range(near.bands):
+            yield (band, values[band * near.rows : (band + 1) * near.rows].tobytes()), segment["id"]
 
 
 def shingles(text: str, n: int) -> set[bytes]:
@@ -90,17 +89,16 @@ def shingles(text: str, n: int) -> set[bytes]:
 
 
 def _ids_after_the_smallest(bucket):
-    _, ids = bucket
-    ids = sorted(set(ids))
-    for later in ids[1:]:
-        yield later, ids[0]
+    (kind, _), ids = bucket
+    for later in sorted(set(ids))[1:]:
+        yield later, "exact" if kind == EXACT else "near"
 
 
 def _keep_unmatched(joined):
     _, groups = joined
     segments = list(groups["segment"])
-    if next(iter(groups["similar_to"]), None) is not None:
-        _count_duplicates("near", len(segments))
+    if kinds := set(groups["similar_to"]):
+        _count_duplicates("exact" if "exact" in kinds else "near", len(segments))
         return
     yield from segments
 

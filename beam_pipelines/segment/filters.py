@@ -46,23 +46,29 @@ def header_filter(cfg: SegmentConfig) -> Filter:
 
 def repetition_filter(cfg: SegmentConfig) -> Filter:
     """Drop segments in which two sentences share too many word trigrams (Jaccard similarity);
-    fenced code and table rows are not read."""
+    fenced code and table rows are not read. Only sentences that share a trigram are compared
+    (an index from each trigram to the sentences before that hold it)."""
 
     def check(s: Section) -> str | None:
-        prose = _CODE_AND_ROWS.sub("", s.text)
-        grams = [g for g in map(_trigrams, _SENTENCE_END.split(prose)) if g]
-        for i, a in enumerate(grams):
-            for b in grams[i + 1 :]:
-                if len(a & b) / len(a | b) > cfg.max_sentence_jaccard:
+        holders: dict[tuple[str, ...], list[int]] = {}
+        sizes: list[int] = []  # each earlier sentence's number of trigrams
+        for sentence in _SENTENCE_END.split(_CODE_AND_ROWS.sub("", s.text)):
+            words = sentence.lower().split()
+            grams = set(zip(words, words[1:], words[2:], strict=False))
+            shared: dict[int, int] = {}  # earlier sentence -> trigrams in common
+            for gram in grams:
+                earlier = holders.setdefault(gram, [])
+                for j in earlier:
+                    shared[j] = shared.get(j, 0) + 1
+                earlier.append(len(sizes))
+            for j, common in shared.items():
+                if common / (len(grams) + sizes[j] - common) > cfg.max_sentence_jaccard:
                     return "repetitive"
+            if grams:
+                sizes.append(len(grams))
         return None
 
     return check
-
-
-def _trigrams(sentence: str) -> set[tuple[str, ...]]:
-    words = sentence.lower().split()
-    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
 def segment_filters(cfg: SegmentConfig) -> list[Filter]:

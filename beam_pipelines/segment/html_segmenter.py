@@ -18,14 +18,14 @@ BOILERPLATE_TAGS = [
     "select", "iframe", "svg", "menu", "dialog", "figcaption",
 ]  # fmt: skip
 BOILERPLATE_ROLES = ["navigation", "banner", "contentinfo", "complementary", "search", "menu"]
+# matched against lower-cased names: case-blind search with alternations is five times slower
 BOILERPLATE_NAMES = re.compile(
     r"sidebar|comment|share|sharing|social|related|recommend|promo|sponsor|advert|"
     r"(?<![\w-])ads?(?![\w-])|banner|breadcrumb|newsletter|subscribe|signup|cookie|consent|"
     r"popup|modal|masthead|site-header|site-footer|footer|menu|navbar|pagination|pager|toolbar|"
-    r"widget|byline|caption|credit|skip-link|mw-editsection|printfooter|catlinks|navbox",
-    re.I,
+    r"widget|byline|caption|credit|skip-link|mw-editsection|printfooter|catlinks|navbox"
 )
-CONTENT_NAMES = re.compile(r"article|content|main|post-body|entry|story|body", re.I)
+CONTENT_NAMES = re.compile(r"article|content|main|post-body|entry|story|body")
 NEVER_REMOVED = {"html", "body", "main", "article"}
 MAX_FURNITURE_SHARE = 1 / 3  # an element with more of the page's text is a layout wrapper
 HEADER_LEVELS = {f"h{i}": i for i in range(1, 7)}
@@ -34,14 +34,25 @@ BLOCK_TAGS = {
     "td", "th", "pre", "blockquote", "figure", "figcaption", "br", "hr", "caption", "header",
 }  # fmt: skip
 MAX_BLOCK_LINK_SHARE = 0.5  # a block whose text is mostly links is a menu or a link list
-TEASER_CHARS = 300  # a linked header with less text under it is a link to another page
+TEASER_CHARS = 600  # a linked header with less text under it is a link to another page (its blurb)
 # a short block with a clock time and no sentence end is a dateline ("Updated 6:55 AM | Nov 19"),
 # one with a copyright sign a site's notice: both in any language
 MAX_FURNITURE_LINE = 120
-_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")  # "8:22", "8:22AM"
+LABEL_WORDS = 6  # a short line without a sentence end names what follows it ("Trending now")
 _SENTENCE_MARKS = (".", "!", "?", "。", "！", "？", "…")
 _HEADER_ANCHOR = re.compile(r"\s*(\[\s*edit\s*\]|[#¶§🔗])\s*$")
 _END_BLOCK, _END_LINK, _END_LIST = object(), object(), object()
+# text only screen readers get (the label of a share bar, of icons): CSS frameworks' classes
+VISUALLY_HIDDEN = ["sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden"]
+# removed by tag, by ARIA role or as hidden, in one pass over the tree
+_KEEP = f":not({', '.join(NEVER_REMOVED)})"
+_REMOVED = ", ".join([*BOILERPLATE_TAGS, *(f'[role="{r}"]{_KEEP}' for r in BOILERPLATE_ROLES),
+                      f'[aria-hidden="true"]{_KEEP}', f"[hidden]{_KEEP}",
+                      *(f'[class~="{name}"]{_KEEP}' for name in VISUALLY_HIDDEN)])  # fmt: skip
+# removed for their class or id names
+_KEPT = ", ".join([*NEVER_REMOVED, *HEADER_LEVELS])
+_NAMED = f"[class]:not({_KEPT}), [id]:not({_KEPT})"
 # a table row holding any of these is page layout (old sites lay pages out in tables), not data
 _LAYOUT = "p, div, table, ul, ol, pre, blockquote, h1, h2, h3, h4, h5, h6"
 
@@ -52,9 +63,11 @@ def html_sections(
     """The header sections of a page, after its boilerplate is removed, in Markdown (lists,
     code and tables as such) or plain lines; markup too complex to parse in linear time raises
     MarkupTooComplex, a page past its deadline OverBudget."""
-    check_markup(html)
-    tree = LexborHTMLParser(html)
-    tree.strip_tags(BOILERPLATE_TAGS)
+    page = html.encode("utf-8", "replace")  # one encoding for the check and the parser
+    check_markup(page)
+    tree = LexborHTMLParser(page)
+    for node in tree.css(_REMOVED):
+        node.decompose(recursive=False)  # its subtree leaves the tree with it
     if tree.body is None:
         return []
     deadline.check("parsed")
@@ -64,27 +77,27 @@ def html_sections(
 
 
 def _remove_furniture(body: LexborNode) -> None:
-    """Remove elements whose ARIA role, class or id says they are not the page's content."""
-    roles = ", ".join(f'[role="{r}"]' for r in BOILERPLATE_ROLES)
-    for node in body.css(f'{roles}, [aria-hidden="true"], [hidden]'):
-        if node.tag not in NEVER_REMOVED:
-            node.decompose()
+    """Remove elements whose class or id says they are not the page's content."""
     page_chars = len(body.text() or "")
-    for node in body.css("[class], [id]"):
-        if node.tag in NEVER_REMOVED or node.tag in HEADER_LEVELS:
-            continue
-        element_id = node.attributes.get("id") or ""
-        if element_id.count("-") >= 3:  # a slug of the section's heading, not a widget's name
-            element_id = ""
-        names = f"{node.attributes.get('class') or ''} {element_id}"
-        if _names_furniture(names) and len(node.text() or "") <= MAX_FURNITURE_SHARE * page_chars:
-            node.decompose()
+    for node in body.css(_NAMED):
+        attributes = node.attributes
+        if _named_furniture(attributes.get("class"), attributes.get("id")):
+            if len(node.text() or "") <= MAX_FURNITURE_SHARE * page_chars:
+                node.decompose(recursive=False)
 
 
 @lru_cache(maxsize=1 << 16)
-def _names_furniture(names: str) -> bool:
-    """True for class and id names of page furniture (sites repeat them: cached)."""
+def _named_furniture(element_class: str | None, element_id: str | None) -> bool:
+    """True for class and id names of page furniture (sites repeat them: cached); an id with
+    three hyphens is a slug of the section's heading, not a widget's name."""
+    if element_id and element_id.count("-") >= 3:
+        element_id = None
+    names = f"{element_class or ''} {element_id or ''}".lower()
     return bool(BOILERPLATE_NAMES.search(names)) and not CONTENT_NAMES.search(names)
+
+
+def _label(text: str) -> bool:
+    return len(text.split()) <= LABEL_WORDS and not text.endswith(_SENTENCE_MARKS)
 
 
 def _furniture_line(text: str) -> bool:
@@ -99,9 +112,27 @@ def _link_share(node: LexborNode, text: str) -> float:
     return linked / max(len(text), 1)
 
 
+def _tag_ids(names: set[str]) -> dict[str, int]:
+    """lexbor's ids of standard HTML tags (a custom element's id differs from page to page, so
+    it is never one of these), and "-text" for text nodes."""
+    table = ["caption", "tr", "td", "th"]  # parsed only inside a table
+    page = "".join(f"<{n}>-</{n}>" for n in sorted(names - {*table})) + "<table><caption>"
+    page += "</caption><tr><td><th></table>"
+    ids = {n.tag: n.tag_id for n in LexborHTMLParser(page).root.traverse(include_text=True)}
+    return {n: ids[n] for n in {*names, "-text"}}
+
+
+_IDS = _tag_ids({*BLOCK_TAGS, *HEADER_LEVELS, "a", "tr", "td", "th"})
+_TEXT, _A, _PRE, _TR, _UL, _OL, _LI = (_IDS[t] for t in "-text a pre tr ul ol li".split())
+_CELLS = {_IDS["td"], _IDS["th"]}
+_HEADER_IDS = {_IDS[tag]: level for tag, level in HEADER_LEVELS.items()}
+_BLOCK_IDS = {_IDS[tag] for tag in BLOCK_TAGS}
+
+
 def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list[Block]:
     """Flatten the DOM into (header level or 0, text) blocks in document order: paragraphs,
-    list items, code and table rows as such (in Markdown, or plain lines)."""
+    list items, code and table rows as such (in Markdown, or plain lines). Tags are compared
+    by lexbor's ids: the walk visits every node of the page."""
     blocks: list[Block] = []
     # each block's kind: consecutive items and rows join into one block, and a linked header
     # may be a teaser
@@ -122,8 +153,12 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
         if not inline:
             return
         text = " ".join(" ".join(inline).split())
-        if text and linked[1] / len(text) <= MAX_BLOCK_LINK_SHARE and not _furniture_line(text):
+        links = text and linked[1] / len(text) > MAX_BLOCK_LINK_SHARE
+        if text and not links and not _furniture_line(text):
             emit(f"{item[0]}{text}" if item else text, "item" if item else "text")
+        elif links and kinds and kinds[-1] == "text" and _label(blocks[-1][1]):
+            blocks.pop()  # the label of links that went ("Related articles", "Lesen Sie auch")
+            kinds.pop()
         if text:
             item.clear()  # an item's marker goes on its first text, kept or not
         inline.clear()
@@ -136,32 +171,37 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
             deadline.check("reading blocks")
         node = stack.pop()
         if node is _END_BLOCK:
-            flush()
-        elif node is _END_LINK:
+            if inline:
+                flush()
+            continue
+        if node is _END_LINK:
             linked[0] -= 1
-        elif node is _END_LIST:
+            continue
+        if node is _END_LIST:
             lists.pop()
             item.clear()
-        elif node.tag == "-text":
+            continue
+        tag = node.tag_id
+        if tag == _TEXT:
             text = node.text_content or ""
             inline.append(text)
             if linked[0]:
                 linked[1] += len(" ".join(text.split()))
-        elif node.tag in HEADER_LEVELS:
+        elif tag in _HEADER_IDS:
             flush()
             text = _HEADER_ANCHOR.sub("", " ".join(node.text(separator=" ").split()))
-            blocks.append((HEADER_LEVELS[node.tag], text))
+            blocks.append((_HEADER_IDS[tag], text))
             link = _link_share(node, text) > MAX_BLOCK_LINK_SHARE
             kinds.append("linked header" if link else "header")
-        elif node.tag == "pre":
+        elif tag == _PRE:
             flush()
             code = (node.text(deep=True) or "").strip("\n")
             if code.strip():
                 emit(f"```\n{code}\n```" if markdown else code, "code")
-        elif node.tag == "tr" and node.css_first(_LAYOUT) is None:  # a data table's row
+        elif tag == _TR and node.css_first(_LAYOUT) is None:  # a data table's row
             flush()
             cells = [" ".join((c.text(separator=" ") or "").split())
-                     for c in node.iter() if c.tag in ("td", "th")]  # fmt: skip
+                     for c in node.iter() if c.tag_id in _CELLS]  # fmt: skip
             text = " | ".join(cells)
             if any(cells) and _link_share(node, text) <= MAX_BLOCK_LINK_SHARE:
                 row = f"| {text} |" if markdown else "\t".join(cells)
@@ -169,21 +209,24 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
                     row += f"\n|{'---|' * len(cells)}"  # the first row heads the table
                 emit(row, "row")
         else:
-            if node.tag in BLOCK_TAGS:
-                flush()
+            if tag in _BLOCK_IDS:
+                if inline:  # (most blocks start with nothing to flush)
+                    flush()
                 stack.append(_END_BLOCK)
-            if node.tag in ("ul", "ol"):
-                lists.append([node.tag == "ol", 0])
+            if tag == _UL or tag == _OL:
+                lists.append([tag == _OL, 0])
                 stack.append(_END_LIST)
-            elif node.tag == "li" and lists:
+            elif tag == _LI and lists:
                 lists[-1][1] += 1
                 ordered, n = lists[-1]
                 indent = "  " * (len(lists) - 1)
                 item[:] = [f"{indent}{n}. " if ordered else f"{indent}- "] if markdown else [""]
-            if node.tag == "a":
+            if tag == _A:
                 linked[0] += 1
                 stack.append(_END_LINK)
-            stack.extend(reversed(list(node.iter(include_text=True))))
+            children = list(node.iter(include_text=True))
+            children.reverse()
+            stack.extend(children)
     flush()
     return _without_teasers_or_empty_headers(blocks, kinds)
 
@@ -203,6 +246,8 @@ def _without_teasers_or_empty_headers(blocks: list[Block], kinds: list[str]) -> 
         teaser = kinds[i] == "linked header" and under < TEASER_CHARS
         if not teaser:
             kept.extend(blocks[i:end])
+        elif kept and not kept[-1][0] and _label(kept[-1][1]):
+            kept.pop()  # the label of the teasers
         i = end
     backwards: list[Block] = []
     for level, text in reversed(kept):

@@ -1,8 +1,11 @@
 """The segment stage against trafilatura on varied real pages: quality, speed, and the profile.
 
-    python -m tools.bench.segment_bench [--data ../shared/data] [--json FILE] [--samples 10]
+    python -m tools.bench.segment_bench [--data ../shared/data] [--repeats 3] [--json FILE]
+                                        [--samples 10] [--profile]
 
-Every page is read once; no sample is repeated (caches stay as cold as real mixes make them).
+Every page is read once per pass; no sample is repeated within a pass. Each pass runs in a fresh
+process (caches as cold as real mixes make them), and each figure is the median of `--repeats`
+passes, so one noisy pass on a shared machine does not make the figure.
 Pages: the scrapinghub article benchmark (181 pages, human-made article bodies), the Readability
 test pages (Readability's extraction as reference) and the HTML responses of the sample WARCs
 (English, Common Crawl excerpts, Japanese ClueWeb09). In one run:
@@ -12,8 +15,10 @@ test pages (Readability's extraction as reference) and the HTML responses of the
 - speed per core: MB of HTML per CPU-second for the whole segment stage (Beam DirectRunner, one
   worker: read, decode, segment, filter, dedup, Parquet shards; also less the fixed CPU cost of
   starting a pipeline, measured on one page, as a large corpus sees it), for the segmenter alone
-  (decode, parse, boilerplate, sections, filters) and for trafilatura (decode, extract), with
-  each page's milliseconds (median, 95th percentile);
+  (decode, parse, boilerplate, sections, filters), for trafilatura and resiliparse (decode,
+  extract; resiliparse if installed) and for reading the files (decompress, WARC records), with
+  each page's milliseconds (median, 95th percentile). The stage reads its files; the extractors
+  are given the pages, so their speed with the same reading is reported too;
 - the profile of the whole stage (cProfile, run apart from the timed run): where its CPU goes;
 - `--samples` random scrapinghub segments, rendered as they go into training.
 """
@@ -25,8 +30,11 @@ import json
 import os
 import pstats
 import random
+import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import apache_beam as beam
@@ -74,13 +82,34 @@ def cpu_seconds() -> float:
     return t.user + t.system
 
 
+def in_fresh_process(function, *args):
+    """function(*args) in a new Python process: no cache or warm allocator from another pass."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def run_stage(files: list[str], out_dir: str) -> tuple[dict, float]:
+    """The stage's counts and CPU seconds, from building the pipeline to its last shard."""
+    start = cpu_seconds()
     pipeline = beam.Pipeline(options=PipelineOptions(["--direct_num_workers=1"]))
     segment_pipeline.build(pipeline, CORPUS.model_copy(update={"paths": files}),
                            SegmentConfig(), out_dir)  # fmt: skip
-    start = cpu_seconds()
     counts = counts_from(run_and_count(pipeline))
     return counts, cpu_seconds() - start
+
+
+def read_cpu(files: list[str]) -> float:
+    """CPU seconds to read every document of the files (decompress, parse WARC records)."""
+    start = cpu_seconds()
+    for path in files:
+        for _ in read_documents(path, CORPUS):
+            pass
+    return cpu_seconds() - start
+
+
+def time_extractor(files: list[str], name: str) -> tuple[list[float], dict[str, str]]:
+    """Each HTML page's CPU milliseconds under the named extractor, and its texts by file."""
+    return time_pages(html_pages(files), EXTRACTORS[name]())
 
 
 def time_pages(pages: list[tuple[str, Document]], extract) -> tuple[list[float], dict[str, str]]:
@@ -110,10 +139,32 @@ def humpback_extractor():
     return extract
 
 
-def trafilatura_extract(doc: Document) -> str:
+def trafilatura_extractor():
     import trafilatura
 
-    return trafilatura.extract(decode(doc.content, doc.charset, html=True)) or ""
+    return lambda doc: trafilatura.extract(decode(doc.content, doc.charset, html=True)) or ""
+
+
+def resiliparse_extractor():
+    """Resiliparse's main-content text (lexbor's C tree and its boilerplate rules)."""
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return lambda doc: extract_plain_text(decode(doc.content, doc.charset), main_content=True)
+
+
+EXTRACTORS = {
+    "humpback": humpback_extractor,
+    "trafilatura": trafilatura_extractor,
+    "resiliparse": resiliparse_extractor,
+}
+
+
+def installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
 
 
 def quantiles(values: list[float]) -> dict[str, float]:
@@ -168,9 +219,55 @@ def render_samples(out_dir: str, references: dict[str, str], n: int) -> list[str
     return [f"--- {r['url']}\n{r['text']}" for r in picked]
 
 
+def timed_passes(files: list[str], tools: list[str], repeats: int, tmp: str) -> dict:
+    """Each pass in fresh processes, the passes interleaved: the stage, a one-page stage (a
+    pipeline's fixed cost), reading alone, and each extractor over every page."""
+    passes: dict[str, list] = {"stage": [], "fixed": [], "reading": [], **{t: [] for t in tools}}
+    for i in range(repeats):
+        passes["stage"].append(in_fresh_process(run_stage, files, f"{tmp}/stage-{i}"))
+        passes["fixed"].append(in_fresh_process(run_stage, files[:1], f"{tmp}/one-page-{i}")[1])
+        passes["reading"].append(in_fresh_process(read_cpu, files))
+        for tool in tools:
+            passes[tool].append(in_fresh_process(time_extractor, files, tool))
+        print(f"pass {i + 1} of {repeats}: stage {passes['stage'][-1][1]:.2f} CPU s", flush=True)
+    return passes
+
+
+def speed(mb: float, passes: dict, tools: list[str]) -> dict:
+    """MB per CPU-second and the stage's ratios to each extractor, from the passes' medians (an
+    extractor's time is the sum of its pages' median milliseconds)."""
+    cpu = {
+        "stage": statistics.median(c for _, c in passes["stage"]),
+        "stage_fixed": statistics.median(passes["fixed"]),
+        "reading": statistics.median(passes["reading"]),
+    }
+    cpu["stage_marginal"] = cpu["stage"] - cpu["stage_fixed"]  # what a large corpus sees
+    by_page = {t: [statistics.median(ms) for ms in zip(*(p[0] for p in passes[t]), strict=True)]
+               for t in tools}  # fmt: skip
+    cpu |= {t: sum(ms) / 1000 for t, ms in by_page.items()}
+    stage_vs = {}
+    for tool in tools[1:]:  # the baselines
+        with_reading = cpu[tool] + cpu["reading"]
+        stage_vs[tool] = {
+            "extract only": round(cpu[tool] / cpu["stage"], 2),
+            "with reading": round(with_reading / cpu["stage"], 2),
+            "with reading, marginal": round(with_reading / cpu["stage_marginal"], 2),
+        }
+    stage_vs["humpback segmenter vs trafilatura"] = round(cpu["trafilatura"] / cpu["humpback"], 2)
+    return {
+        "passes": len(passes["stage"]),
+        "stage_cpu_s_each_pass": [round(c, 2) for _, c in passes["stage"]],
+        "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
+        "mb_per_cpu_s": {k: round(mb / v, 2) for k, v in cpu.items()},
+        "stage_vs": stage_vs,
+        "ms_by_page": {t: quantiles(ms) for t, ms in by_page.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=os.environ.get("HUMPBACK_DATA", "../shared/data"))
+    parser.add_argument("--repeats", type=int, default=3, help="passes; figures are medians")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--profile", action="store_true", help="print the profile's top lines")
@@ -179,45 +276,27 @@ def main() -> None:
     files, references = corpus_files(data)
     pages = html_pages(files)
     mb = sum(len(d.content) for _, d in pages) / 1e6
-    print(f"{len(pages)} HTML pages, {mb:.1f} MB, from {len(files)} files", flush=True)
+    tools = ["humpback", "trafilatura"] + (["resiliparse"] if installed("resiliparse") else [])
+    print(f"{len(pages)} HTML pages, {mb:.1f} MB, from {len(files)} files; {tools}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        counts, stage_cpu = run_stage(files, f"{tmp}/stage")
-        _, fixed_cpu = run_stage(files[:1], f"{tmp}/one-page")  # a pipeline's own start-up
-        segments = by_page(load_rows(f"{tmp}/stage/segments-*.parquet"))
-        h_ms, _ = time_pages(pages, humpback_extractor())
-        t_ms, t_texts = time_pages(pages, trafilatura_extract)
-        profile, shares = profile_stage(files, f"{tmp}/profiled")
-        samples = render_samples(f"{tmp}/stage", references["scrapinghub"], args.samples)
-    scrapinghub = references["scrapinghub"]
+        passes = timed_passes(files, tools, args.repeats, tmp)
+        segments = by_page(load_rows(f"{tmp}/stage-0/segments-*.parquet"))
+        profile, shares = in_fresh_process(profile_stage, files, f"{tmp}/profiled")
+        samples = render_samples(f"{tmp}/stage-0", references["scrapinghub"], args.samples)
+    texts = {t: passes[t][0][1] for t in tools[1:]} | {"humpback": segments}
+    scrapinghub, readability = references["scrapinghub"], references["readability"]
     kept = [p for p in scrapinghub if segments.get(p)]
     figures = {
         "pages": len(pages),
         "mb": round(mb, 2),
         "quality": {
-            "scrapinghub": {"humpback": quality(segments, scrapinghub),
-                            "trafilatura": quality(t_texts, scrapinghub)},
+            "scrapinghub": {t: quality(x, scrapinghub) for t, x in texts.items()},
             "scrapinghub, pages where humpback keeps segments": {
-                "humpback": quality(segments, scrapinghub, kept),
-                "trafilatura": quality(t_texts, scrapinghub, kept)},
-            "readability": {"humpback": quality(segments, references["readability"]),
-                            "trafilatura": quality(t_texts, references["readability"])},
+                t: quality(x, scrapinghub, kept) for t, x in texts.items()},
+            "readability": {t: quality(x, readability) for t, x in texts.items()},
         },
-        "speed": {
-            "stage_mb_per_cpu_s": round(mb / stage_cpu, 2),
-            "segmenter_mb_per_cpu_s": round(mb / (sum(h_ms) / 1000), 2),
-            "trafilatura_mb_per_cpu_s": round(mb / (sum(t_ms) / 1000), 2),
-            "stage_vs_trafilatura": round(sum(t_ms) / 1000 / stage_cpu, 2),
-            # what a large corpus sees: the stage less the fixed cost of starting a pipeline
-            "stage_marginal_mb_per_cpu_s": round(mb / (stage_cpu - fixed_cpu), 2),
-            "stage_marginal_vs_trafilatura": round(sum(t_ms) / 1000 / (stage_cpu - fixed_cpu), 2),
-            "segmenter_vs_trafilatura": round(sum(t_ms) / sum(h_ms), 2),
-            "segmenter_ms_by_page": quantiles(h_ms),
-            "trafilatura_ms_by_page": quantiles(t_ms),
-            "stage_cpu_s": round(stage_cpu, 2),
-            "stage_fixed_cpu_s": round(fixed_cpu, 2),
-            "stage_cpu_shares": shares,
-        },
-        "counts": counts,
+        "speed": speed(mb, passes, tools) | {"stage_cpu_shares": shares},
+        "counts": passes["stage"][0][0],
     }  # fmt: skip
     print(json.dumps(figures, indent=1))
     if args.profile:
