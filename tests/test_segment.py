@@ -243,16 +243,16 @@ def test_lists_code_and_tables_keep_their_structure():
     assert drop_reason(table, segment_filters(SegmentConfig(min_chars=10))) is None
 
 
-def test_teasers_datelines_captions_and_empty_headers_are_not_segment_text():
+def test_teasers_datelines_captions_pagers_and_empty_headers_are_not_segment_text():
     body = "Tomatoes need deep watering twice a week rather than a little every day. " * 12
     html = f"""<html><body><h1>Watering</h1><p>Posted 6:55 AM | Nov 19, 2019</p><p>{body}</p>
     <figure><img src=a.jpg><figcaption>A tomato plant in June, photo by a reader</figcaption>
     </figure><h2><a href="/self">Watering in pots</a></h2><p>{body}</p>
     <h2>Lesen Sie auch</h2><ul><li><a href="/a">Tomaten schneiden</a></li></ul>
     <h3><a href="/b">Peppers need less water than you think</a></h3><p>A short blurb.</p>
-    <p>© 2019 Garden Media Ltd.</p></body></html>"""
+    <div>1 2 3 … 12</div><p>© 2019 Garden Media Ltd.</p></body></html>"""
     text = "\n".join(s.text for s in html_sections(html))
-    for furniture in ("6:55", "photo by a reader", "Lesen Sie auch", "Peppers", "blurb", "©"):
+    for furniture in ("6:55", "photo by a reader", "Lesen Sie auch", "Peppers", "blurb", "©", "…"):
         assert furniture not in text
     assert "Watering in pots" in text and text.count(body.strip()) >= 2  # a linked heading stays
 

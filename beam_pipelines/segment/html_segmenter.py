@@ -101,9 +101,11 @@ def _label(text: str) -> bool:
 
 
 def _furniture_line(text: str) -> bool:
-    """A dateline or a copyright notice (short lines only)."""
+    """A dateline, a copyright notice, or a line without a letter (counts, pages, icons)."""
     if len(text) > MAX_FURNITURE_LINE:
         return False
+    if not any(c.isalpha() for c in text):
+        return True
     return "©" in text or bool(_CLOCK.search(text)) and not text.endswith(_SENTENCE_MARKS)
 
 
