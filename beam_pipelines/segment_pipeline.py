@@ -124,9 +124,9 @@ def build(
     results = (
         pipeline
         | "Corpus globs" >> beam.Create(corpus.paths)
-        | "List files" >> beam.FlatMap(lambda pattern: expand_paths([pattern]))
-        | "Each file once" >> beam.Distinct()  # globs may overlap
-        | "Spread files" >> beam.Reshuffle()
+        | "List files" >> beam.FlatMap(lambda pattern: [(p, None) for p in expand_paths([pattern])])
+        | "Each file once" >> beam.GroupByKey()  # globs may overlap; the shuffle spreads the files
+        | "Files" >> beam.Keys()
         | "Progress" >> beam.ParDo(ReportProgress("segment", total_files, "files"))
         | "Segment" >> beam.ParDo(SegmentFile(corpus, cfg)).with_outputs(DEAD, main="segments")
     )
