@@ -50,7 +50,7 @@ def check_markup(page: bytes) -> None:
     closes = (first == ord("/")) & _letter(second)
     depth = np.cumsum(opens.astype(np.int64) - closes)
     deep = len(depth) and np.max(depth - np.minimum.accumulate(np.minimum(depth, 0))) > MAX_DEPTH
-    if deep or _many_attributes(page, data, lt[opens]):
+    if deep or _many_attributes(page, lt[opens]):
         _exact_check(page.decode("utf-8", "replace"))
 
 
@@ -58,10 +58,10 @@ def _letter(byte: np.ndarray) -> np.ndarray:
     return (byte >= ord("a")) & (byte <= ord("z"))
 
 
-def _many_attributes(page: bytes, data: np.ndarray, starts: np.ndarray) -> bool:
+def _many_attributes(page: bytes, starts: np.ndarray) -> bool:
     """Whether a tag (from its `<` to the next `>`) may hold over MAX_ATTRIBUTES attributes: it
     has more `=` and separators than that (each attribute but the first has one or the other)."""
-    gt = np.flatnonzero(data == ord(">"))
+    gt = np.flatnonzero(np.frombuffer(page, np.uint8) == ord(">"))
     ends = np.searchsorted(gt, starts)
     found = ends < len(gt)
     starts, ends = starts[found], gt[ends[found]]

@@ -89,9 +89,9 @@ def shingles(text: str, n: int) -> set[bytes]:
 
 
 def _ids_after_the_smallest(bucket):
-    (kind, _), ids = bucket
+    (band, _), ids = bucket
     for later in sorted(set(ids))[1:]:
-        yield later, "exact" if kind == EXACT else "near"
+        yield later, "exact" if band == EXACT else "near"
 
 
 def _keep_unmatched(joined):

@@ -46,13 +46,13 @@ _END_BLOCK, _END_LINK, _END_LIST = object(), object(), object()
 # text only screen readers get (the label of a share bar, of icons): CSS frameworks' classes
 VISUALLY_HIDDEN = ["sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden"]
 # removed by tag, by ARIA role or as hidden, in one pass over the tree
-_KEEP = f":not({', '.join(NEVER_REMOVED)})"
-_REMOVED = ", ".join([*BOILERPLATE_TAGS, *(f'[role="{r}"]{_KEEP}' for r in BOILERPLATE_ROLES),
-                      f'[aria-hidden="true"]{_KEEP}', f"[hidden]{_KEEP}",
-                      *(f'[class~="{name}"]{_KEEP}' for name in VISUALLY_HIDDEN)])  # fmt: skip
-# removed for their class or id names
-_KEPT = ", ".join([*NEVER_REMOVED, *HEADER_LEVELS])
-_NAMED = f"[class]:not({_KEPT}), [id]:not({_KEPT})"
+_REMOVABLE = f":not({', '.join(NEVER_REMOVED)})"
+_REMOVED = ", ".join([*BOILERPLATE_TAGS, *(f'[role="{r}"]{_REMOVABLE}' for r in BOILERPLATE_ROLES),
+                      f'[aria-hidden="true"]{_REMOVABLE}', f"[hidden]{_REMOVABLE}",
+                      *(f'[class~="{name}"]{_REMOVABLE}' for name in VISUALLY_HIDDEN)])  # fmt: skip
+# removed for their class or id names (a header never is)
+_REMOVABLE_BY_NAME = f":not({', '.join([*NEVER_REMOVED, *HEADER_LEVELS])})"
+_NAMED = f"[class]{_REMOVABLE_BY_NAME}, [id]{_REMOVABLE_BY_NAME}"
 # a table row holding any of these is page layout (old sites lay pages out in tables), not data
 _LAYOUT = "p, div, table, ul, ol, pre, blockquote, h1, h2, h3, h4, h5, h6"
 
@@ -173,8 +173,7 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
             deadline.check("reading blocks")
         node = stack.pop()
         if node is _END_BLOCK:
-            if inline:
-                flush()
+            flush()
             continue
         if node is _END_LINK:
             linked[0] -= 1
@@ -212,8 +211,7 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
                 emit(row, "row")
         else:
             if tag in _BLOCK_IDS:
-                if inline:  # (most blocks start with nothing to flush)
-                    flush()
+                flush()
                 stack.append(_END_BLOCK)
             if tag == _UL or tag == _OL:
                 lists.append([tag == _OL, 0])

@@ -34,6 +34,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from importlib.util import find_spec
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -159,14 +160,6 @@ EXTRACTORS = {
 }
 
 
-def installed(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
-
-
 def quantiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     if not ordered:
@@ -276,7 +269,7 @@ def main() -> None:
     files, references = corpus_files(data)
     pages = html_pages(files)
     mb = sum(len(d.content) for _, d in pages) / 1e6
-    tools = ["humpback", "trafilatura"] + (["resiliparse"] if installed("resiliparse") else [])
+    tools = ["humpback", "trafilatura"] + (["resiliparse"] if find_spec("resiliparse") else [])
     print(f"{len(pages)} HTML pages, {mb:.1f} MB, from {len(files)} files; {tools}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         passes = timed_passes(files, tools, args.repeats, tmp)
