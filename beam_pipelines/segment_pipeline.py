@@ -14,7 +14,7 @@ from humpback.beam_pipelines.io.documents import Document, ReadError
 from humpback.beam_pipelines.io.shards import write_shards
 from humpback.beam_pipelines.progress import ReportProgress
 from humpback.beam_pipelines.segment.budget import Deadline
-from humpback.beam_pipelines.segment.charsets import decode
+from humpback.beam_pipelines.segment.charsets import decode, utf8
 from humpback.beam_pipelines.segment.dedup import DropDuplicates
 from humpback.beam_pipelines.segment.filters import drop_reason, identify_language, segment_filters
 from humpback.beam_pipelines.segment.html_segmenter import html_sections
@@ -74,13 +74,14 @@ class SegmentFile(beam.DoFn):
     def sections(self, doc: Document) -> list[Section]:
         """The document's sections within its time budget (else OverBudget)."""
         deadline = Deadline(self.cfg.document_budget_s)
-        text = doc.content
-        if isinstance(text, bytes):
-            text = decode(text, doc.charset, html=doc.markup == "html")
+        html = doc.markup == "html"
+        content = doc.content
+        if isinstance(content, bytes):  # the HTML parser reads UTF-8, as most pages already are
+            content = utf8(content, doc.charset) if html else decode(content, doc.charset, False)
             deadline.check("decoded")
-        if doc.markup == "html":
-            return html_sections(text, deadline, self.cfg.render == "markdown")
-        return text_sections(text, self.cfg.max_chars, doc.title, deadline)
+        if html:
+            return html_sections(content, deadline, self.cfg.render == "markdown")
+        return text_sections(content, self.cfg.max_chars, doc.title, deadline)
 
 
 def _drop(reason: str) -> None:

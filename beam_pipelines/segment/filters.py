@@ -9,7 +9,7 @@ from humpback.beam_pipelines.segment.sections import Section
 from humpback.schemas.config import SegmentConfig
 
 Filter = Callable[[Section], str | None]
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE_MARK = re.compile(r"([.!?])\s+")  # a sentence ends there (made a line break) or at one
 # fenced code and table rows repeat their shapes by nature
 _CODE_AND_ROWS = re.compile(r"^```.*?^```|^\|.*\|$", re.M | re.S)
 
@@ -46,26 +46,26 @@ def header_filter(cfg: SegmentConfig) -> Filter:
 
 def repetition_filter(cfg: SegmentConfig) -> Filter:
     """Drop segments in which two sentences share too many word trigrams (Jaccard similarity);
-    fenced code and table rows are not read. Only sentences that share a trigram are compared
-    (an index from each trigram to the sentences before that hold it)."""
+    fenced code and table rows are not read. A sentence is compared with each one before it
+    only when it shares over the limit with all of them together (else no one can reach it)."""
+    limit = cfg.max_sentence_jaccard
 
     def check(s: Section) -> str | None:
-        holders: dict[tuple[str, ...], list[int]] = {}
-        sizes: list[int] = []  # each earlier sentence's number of trigrams
-        for sentence in _SENTENCE_END.split(_CODE_AND_ROWS.sub("", s.text)):
+        earlier: list[set] = []
+        seen: set = set()  # the trigrams of every sentence before
+        text = _SENTENCE_MARK.sub("\\1\n", _CODE_AND_ROWS.sub("", s.text))
+        for sentence in text.split("\n"):
             words = sentence.lower().split()
             grams = set(zip(words, words[1:], words[2:], strict=False))
-            shared: dict[int, int] = {}  # earlier sentence -> trigrams in common
-            for gram in grams:
-                earlier = holders.setdefault(gram, [])
-                for j in earlier:
-                    shared[j] = shared.get(j, 0) + 1
-                earlier.append(len(sizes))
-            for j, common in shared.items():
-                if common / (len(grams) + sizes[j] - common) > cfg.max_sentence_jaccard:
-                    return "repetitive"
-            if grams:
-                sizes.append(len(grams))
+            if not grams:
+                continue
+            if len(grams & seen) > limit * len(grams):
+                for other in earlier:
+                    common = len(grams & other)
+                    if common / (len(grams) + len(other) - common) > limit:
+                        return "repetitive"
+            earlier.append(grams)
+            seen |= grams
         return None
 
     return check

@@ -42,28 +42,27 @@ _CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")  # "8:22", "8:22AM"
 LABEL_WORDS = 6  # a short line without a sentence end names what follows it ("Trending now")
 _SENTENCE_MARKS = (".", "!", "?", "。", "！", "？", "…")
 _HEADER_ANCHOR = re.compile(r"\s*(\[\s*edit\s*\]|[#¶§🔗])\s*$")
-_END_BLOCK, _END_LINK, _END_LIST = object(), object(), object()
+_END_BLOCK, _END_LINK, _END_LIST = 0, 1, 2  # on the walk's stack after an element's children
 # text only screen readers get (the label of a share bar, of icons): CSS frameworks' classes
-VISUALLY_HIDDEN = ["sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden"]
+VISUALLY_HIDDEN = frozenset({"sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden"})
 # removed by tag, by ARIA role or as hidden, in one pass over the tree
 _REMOVABLE = f":not({', '.join(NEVER_REMOVED)})"
 _REMOVED = ", ".join([*BOILERPLATE_TAGS, *(f'[role="{r}"]{_REMOVABLE}' for r in BOILERPLATE_ROLES),
-                      f'[aria-hidden="true"]{_REMOVABLE}', f"[hidden]{_REMOVABLE}",
-                      *(f'[class~="{name}"]{_REMOVABLE}' for name in VISUALLY_HIDDEN)])  # fmt: skip
-# removed for their class or id names (a header never is)
-_REMOVABLE_BY_NAME = f":not({', '.join([*NEVER_REMOVED, *HEADER_LEVELS])})"
-_NAMED = f"[class]{_REMOVABLE_BY_NAME}, [id]{_REMOVABLE_BY_NAME}"
+                      f'[aria-hidden="true"]{_REMOVABLE}', f"[hidden]{_REMOVABLE}"])  # fmt: skip
+# then read by their class and id names, in one more pass
+_NAMED = f"[class]{_REMOVABLE}, [id]{_REMOVABLE}"
+HIDDEN, FURNITURE = "hidden", "furniture"
 # a table row holding any of these is page layout (old sites lay pages out in tables), not data
 _LAYOUT = "p, div, table, ul, ol, pre, blockquote, h1, h2, h3, h4, h5, h6"
 
 
 def html_sections(
-    html: str, deadline: Deadline = NO_DEADLINE, markdown: bool = True
+    html: str | bytes, deadline: Deadline = NO_DEADLINE, markdown: bool = True
 ) -> list[Section]:
-    """The header sections of a page, after its boilerplate is removed, in Markdown (lists,
-    code and tables as such) or plain lines; markup too complex to parse in linear time raises
-    MarkupTooComplex, a page past its deadline OverBudget."""
-    page = html.encode("utf-8", "replace")  # one encoding for the check and the parser
+    """The header sections of a page (text, or UTF-8 bytes), after its boilerplate is removed,
+    in Markdown (lists, code and tables as such) or plain lines; markup too complex to parse in
+    linear time raises MarkupTooComplex, a page past its deadline OverBudget."""
+    page = html.encode("utf-8", "replace") if isinstance(html, str) else html
     check_markup(page)
     tree = LexborHTMLParser(page)
     for node in tree.css(_REMOVED):
@@ -77,23 +76,32 @@ def html_sections(
 
 
 def _remove_furniture(body: LexborNode) -> None:
-    """Remove elements whose class or id says they are not the page's content."""
+    """Remove what a class says only screen readers get, and what a class or id names as page
+    furniture, unless it is a header or holds over MAX_FURNITURE_SHARE of the page's text."""
     page_chars = len(body.text() or "")
     for node in body.css(_NAMED):
         attributes = node.attributes
-        if _named_furniture(attributes.get("class"), attributes.get("id")):
-            if len(node.text() or "") <= MAX_FURNITURE_SHARE * page_chars:
-                node.decompose(recursive=False)
+        kind = _named(attributes.get("class"), attributes.get("id"))
+        if kind == FURNITURE and node.tag_id not in _HEADER_IDS:
+            removed = len(node.text() or "") <= MAX_FURNITURE_SHARE * page_chars
+        else:
+            removed = kind == HIDDEN
+        if removed:
+            node.decompose(recursive=False)
 
 
 @lru_cache(maxsize=1 << 16)
-def _named_furniture(element_class: str | None, element_id: str | None) -> bool:
-    """True for class and id names of page furniture (sites repeat them: cached); an id with
-    three hyphens is a slug of the section's heading, not a widget's name."""
+def _named(element_class: str | None, element_id: str | None) -> str | None:
+    """HIDDEN, FURNITURE or None for an element's class and id (sites repeat them: cached); an
+    id with three hyphens is a slug of the section's heading, not a widget's name."""
+    if element_class and not VISUALLY_HIDDEN.isdisjoint(element_class.split()):
+        return HIDDEN
     if element_id and element_id.count("-") >= 3:
         element_id = None
     names = f"{element_class or ''} {element_id or ''}".lower()
-    return bool(BOILERPLATE_NAMES.search(names)) and not CONTENT_NAMES.search(names)
+    if BOILERPLATE_NAMES.search(names) and not CONTENT_NAMES.search(names):
+        return FURNITURE
+    return None
 
 
 def _label(text: str) -> bool:
@@ -172,22 +180,22 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
         if (steps := steps + 1) % 4096 == 0:
             deadline.check("reading blocks")
         node = stack.pop()
-        if node is _END_BLOCK:
-            flush()
-            continue
-        if node is _END_LINK:
-            linked[0] -= 1
-            continue
-        if node is _END_LIST:
-            lists.pop()
-            item.clear()
+        if type(node) is int:
+            if node == _END_BLOCK:
+                flush()
+            elif node == _END_LINK:
+                linked[0] -= 1
+            else:
+                lists.pop()
+                item.clear()
             continue
         tag = node.tag_id
         if tag == _TEXT:
-            text = node.text_content or ""
-            inline.append(text)
-            if linked[0]:
-                linked[1] += len(" ".join(text.split()))
+            text = node.text_content
+            if text and not text.isspace():  # most are the white space between tags
+                inline.append(text)
+                if linked[0]:
+                    linked[1] += len(" ".join(text.split()))
         elif tag in _HEADER_IDS:
             flush()
             text = _HEADER_ANCHOR.sub("", " ".join(node.text(separator=" ").split()))
@@ -224,9 +232,10 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
             if tag == _A:
                 linked[0] += 1
                 stack.append(_END_LINK)
-            children = list(node.iter(include_text=True))
-            children.reverse()
-            stack.extend(children)
+            child = node.last_child  # the children go on the stack last first
+            while child is not None:
+                stack.append(child)
+                child = child.prev
     flush()
     return _without_teasers_or_empty_headers(blocks, kinds)
 
