@@ -90,6 +90,39 @@ def test_every_form_of_an_attribute_counts_toward_the_limit(attributes):
     assert time.monotonic() - start < 1.0  # parsed, 30,000 attributes took 1.3 s
 
 
+DEEP = "<div>" * 20_000  # nested: 0.46 s to parse, and ten times as many took 46 s
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<div/>" * 20_000,  # a self-closing flag closes no div
+        f'<div title="<script>">{DEEP}</script>',  # a script tag in a quoted value is text
+        f"<!-- <script> -->{DEEP}</script>",  # and in a comment
+        f"<!-->{DEEP}-->",  # a comment cut short
+        f"<svg><style></svg>{DEEP}</style>",  # a style in SVG is markup
+        "<div><!-- </div> -->" * 20_000,  # closing tags the parser never reads: in comments,
+        "<div title='x> </div> '>" * 20_000,  # in quoted values,
+        "<div></ </div>" * 20_000,  # in bogus comments,
+        "<div><script></div></script>" * 20_000,  # in scripts,
+        "<svg><p>" + "<div><style></div></style>" * 20_000,  # in styles, in SVG or not
+        "<script><!--</script>" + DEEP,  # an escaped script still ends at its end tag
+    ],
+)
+def test_nesting_hidden_from_a_tag_count_is_refused_all_the_same(markup):
+    start = time.monotonic()
+    with pytest.raises(MarkupTooComplex, match="deep"):
+        html_sections(f"<html><body><h1>A</h1>{markup}</body></html>")
+    assert time.monotonic() - start < 1.0
+
+
+def test_a_long_page_is_read_as_the_parser_reads_it():
+    script = "<script><!--<script>if (a<b) s = '</div></div>';</script>--></script>"
+    units = ["<div>", "<p>x</p><br>", script, "<svg><style>a>b{}</style></svg>", "</div>"]
+    page = "".join(units * 3_000)  # 24,000 element starts (with scripts' `<b`), 2 levels deep
+    assert html_sections(f"<html><body><h1>A</h1>{page}</body></html>") is not None
+
+
 def test_a_document_past_its_deadline_is_over_budget():
     page = "<html><body><h1>T</h1>" + "<p>word</p>" * 20_000 + "</body></html>"
     with pytest.raises(OverBudget, match="budget"):

@@ -11,8 +11,22 @@ import numpy as np
 
 MAX_DEPTH = 512  # elements open at once; Blink's HTML parser nests no deeper either
 MAX_ATTRIBUTES = 1000  # on one element
-_RAW_TEXT = re.compile(r"<(script|style|textarea|xmp|title)\b.*?</\1\s*>", re.I | re.S)
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)([^>]*)>")
+# a page with no more element starts parses fast however deep they nest (all in one: 0.11 s)
+MAX_UNREAD_ELEMENTS = 10_000
+# the tokens of HTML's tokenizer that open, close or hide elements, as it reads them: white
+# space is ASCII's, and a quote starts a value only after `=` (possessive: no backtracking)
+_SPACE = r"[\t\n\f\r ]"
+_VALUE = rf"""(?:{_SPACE}*+={_SPACE}*+(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >]++))?"""
+_ATTRIBUTES = rf"(?:[\t\n\f\r /]++|[^\t\n\f\r />][^\t\n\f\r />=]*+{_VALUE})*+"
+_TOKEN = re.compile(
+    r"<!--(?:-?>|.*?--!?>|.*)"  # a comment: cut short (<!-->), closed, or to the end
+    r"|<(?:!|\?|/(?![a-zA-Z]))[^>]*+>?"  # a bogus comment: <!DOCTYPE …>, <?xml …?>, </ …>
+    rf"|<(/?)([a-zA-Z][^\t\n\f\r />]*+)({_ATTRIBUTES})(>?)",  # a tag (cut by the end: no `>`)
+    re.S,
+)
+# script's text ends at its end tag unless escaped (<!-- <script> … </script> … -->)
+_SCRIPT_MARKS = re.compile(r"<!--(?:-?>)?|-->|<(/?)script[\t\n\f\r />]", re.I)
+_FOREIGN = {"svg", "math"}  # where <style> and <script> are not raw text
 _ATTRIBUTE = re.compile(r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*))?""")
 _ATTRIBUTE_BYTES = re.compile(_ATTRIBUTE.pattern.encode())
 _NOT_NESTING = frozenset(
@@ -36,21 +50,18 @@ class OverBudget(TimeoutError):
 def check_markup(page: bytes) -> None:
     """Raise MarkupTooComplex for markup (UTF-8) that would make parsing quadratic.
 
-    A vectorised pass over the bytes bounds the depth (every `<x` opens, every `</x` closes);
-    a tag longer than LONG_TAG with more `=` and separators than MAX_ATTRIBUTES has its
-    attributes counted. Only a page over a bound gets the exact pass over its tags outside
-    scripts and styles (3 of 325 real pages), which skips elements that are closed implicitly
-    or never nested. A `>` inside a quoted value ends a tag early for both passes: an element
-    can hide its attributes behind one (see SECURITY.md).
+    A vectorised pass over the bytes counts the element starts (`<` and a letter, anywhere:
+    in scripts and attribute values too, so never fewer than the parser finds). A page with
+    at most MAX_UNREAD_ELEMENTS cannot nest deep enough to matter, whatever hides its closing
+    tags; a tag longer than LONG_TAG with more `=` and separators than MAX_ATTRIBUTES has its
+    attributes counted. A page past either bound gets the exact pass over its tags outside
+    scripts and styles, which skips elements that are void or closed implicitly. A `>` inside
+    a quoted value ends a tag early for both passes (see SECURITY.md).
     """
     data = np.frombuffer(page, np.uint8)
-    lt = np.flatnonzero(data[:-2] == ord("<"))
-    first, second = data[lt + 1], data[lt + 2] | 32
-    opens = _letter(first | 32)
-    closes = (first == ord("/")) & _letter(second)
-    depth = np.cumsum(opens.astype(np.int64) - closes)
-    deep = len(depth) and np.max(depth - np.minimum.accumulate(np.minimum(depth, 0))) > MAX_DEPTH
-    if deep or _many_attributes(page, lt[opens]):
+    lt = np.flatnonzero(data[:-1] == ord("<"))
+    starts = lt[_letter(data[lt + 1] | 32)]
+    if len(starts) > MAX_UNREAD_ELEMENTS or _many_attributes(page, starts):
         _exact_check(page.decode("utf-8", "replace"))
 
 
@@ -74,17 +85,57 @@ def _many_attributes(page: bytes, starts: np.ndarray) -> bool:
 
 
 def _exact_check(html: str) -> None:
-    depth = 0
-    for tag in _TAG.finditer(_RAW_TEXT.sub("", html)):
-        closing, name, attributes = tag.groups()
+    """Tokenize as the HTML parser does (comments, quoted values, the raw text of scripts and
+    styles) and count depth and attributes. Where the parser may read a style or script as
+    markup (inside SVG or MathML), its closing tags are not counted: an error can only count
+    too deep, never too shallow."""
+    depth, at, foreign, closes_from = 0, 0, 0, 0
+    while token := _TOKEN.search(html, at):
+        at = token.end()
+        closing, name, attributes, ended = token.groups()
+        if name is None:
+            continue  # a comment
+        if not ended:
+            return  # a tag cut by the end of the page: the parser drops it, and reads no more
         if len(attributes) > LONG_TAG and len(_ATTRIBUTE.findall(attributes)) > MAX_ATTRIBUTES:
             raise MarkupTooComplex(f"an element <{name}> with over {MAX_ATTRIBUTES} attributes")
-        if name.lower() in _NOT_NESTING or attributes.endswith("/"):
+        name = name.lower()
+        if name in _FOREIGN:
+            foreign = max(foreign - 1, 0) if closing else foreign + 1
+        elif name in ("script", "style") and not closing:
+            end = _raw_text_end(html, at, name)
+            if foreign:
+                closes_from = end  # text or markup: its opening tags count, not its closing
+            else:
+                at = end
+        if name in _NOT_NESTING:  # `<div/>` opens a div all the same
             continue
         if closing:
-            depth = max(depth - 1, 0)
+            depth = max(depth - 1, 0) if at > closes_from else depth
         elif (depth := depth + 1) > MAX_DEPTH:
             raise MarkupTooComplex(f"elements nested over {MAX_DEPTH} deep")
+
+
+def _raw_text_end(html: str, at: int, name: str) -> int:
+    """Where the text of a script or style that starts at `at` ends (its end tag, or the page's
+    end), read as the tokenizer reads it: script text can be escaped and double escaped."""
+    if name == "style":
+        end = re.search(r"</style[\t\n\f\r />]", html[at:], re.I)
+        return at + end.start() if end else len(html)
+    escaped = double = False
+    for mark in _SCRIPT_MARKS.finditer(html, at):
+        text = mark.group(0).lower()
+        if text == "<!--":
+            escaped = True
+        elif text.startswith("<!--") or text == "-->":
+            escaped = double = False
+        elif mark.group(1):  # </script
+            if not double:
+                return mark.start()
+            double = False
+        elif escaped:  # <script
+            double = True
+    return len(html)
 
 
 class Deadline:
