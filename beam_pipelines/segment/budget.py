@@ -26,6 +26,7 @@ _TOKEN = re.compile(
 )
 # script's text ends at its end tag unless escaped (<!-- <script> … </script> … -->)
 _SCRIPT_MARKS = re.compile(r"<!--(?:-?>)?|-->|<(/?)script[\t\n\f\r />]", re.I)
+_STYLE_END = re.compile(r"</style[\t\n\f\r />]", re.I)
 _FOREIGN = {"svg", "math"}  # where <style> and <script> are not raw text
 _ATTRIBUTE = re.compile(r"""[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*))?""")
 _ATTRIBUTE_BYTES = re.compile(_ATTRIBUTE.pattern.encode())
@@ -120,8 +121,8 @@ def _raw_text_end(html: str, at: int, name: str) -> int:
     """Where the text of a script or style that starts at `at` ends (its end tag, or the page's
     end), read as the tokenizer reads it: script text can be escaped and double escaped."""
     if name == "style":
-        end = re.search(r"</style[\t\n\f\r />]", html[at:], re.I)
-        return at + end.start() if end else len(html)
+        end = _STYLE_END.search(html, at)
+        return end.start() if end else len(html)
     escaped = double = False
     for mark in _SCRIPT_MARKS.finditer(html, at):
         text = mark.group(0).lower()
