@@ -20,9 +20,9 @@ SHINGLE_HASH = zlib.crc32
 EXACT = -1  # the text key's place among the band numbers
 
 
-def text_key(segment: dict) -> str:
-    """Exact-duplicate key: a hash of the lower-cased, whitespace-normalised text."""
-    return hashlib.sha1(" ".join(segment["text"].lower().split()).encode()).hexdigest()
+def text_key(words: list[str]) -> str:
+    """Exact-duplicate key: a hash of the lower-cased text's words, whatever space is between."""
+    return hashlib.sha1(" ".join(words).encode()).hexdigest()
 
 
 class DropDuplicates(beam.PTransform):
@@ -61,30 +61,26 @@ class DuplicateKeys(beam.DoFn):
         self.cfg = cfg
 
     def setup(self):
-        if near := self.cfg.near:
-            num_perm = near.bands * near.rows
-            self.permutations = MinHash(num_perm, seed=near.seed, scheme=SCHEME).permutations
+        if near := self.cfg.near:  # one signature, cleared for each segment
+            self.signature = MinHash(
+                near.bands * near.rows, seed=near.seed, hashfunc=SHINGLE_HASH, scheme=SCHEME
+            )
 
     def process(self, segment: dict):
+        words = segment["text"].lower().split()
         if self.cfg.exact:
-            yield (EXACT, text_key(segment)), segment["id"]
+            yield (EXACT, text_key(words)), segment["id"]
         if not (near := self.cfg.near):
             return
-        signature = MinHash(
-            near.bands * near.rows,
-            hashfunc=SHINGLE_HASH,
-            permutations=self.permutations,
-            scheme=SCHEME,
-        )
-        signature.update_batch(shingles(segment["text"], near.ngram))
-        values = signature.hashvalues
+        self.signature.clear()
+        self.signature.update_batch(shingles(words, near.ngram))
+        values = self.signature.hashvalues
         for band in range(near.bands):
             yield (band, values[band * near.rows : (band + 1) * near.rows].tobytes()), segment["id"]
 
 
-def shingles(text: str, n: int) -> set[bytes]:
-    """Word n-grams of the lower-cased text (the whole text when it is shorter than n words)."""
-    words = text.lower().split()
+def shingles(words: list[str], n: int) -> set[bytes]:
+    """The word n-grams (all the words when there are fewer than n)."""
     return {" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))}
 
 
