@@ -38,6 +38,7 @@ _NOT_NESTING = frozenset(
 LONG_TAG = 2 * MAX_ATTRIBUTES  # characters: only a tag this long can hold that many attributes
 # every byte but `=` (a value) and what separates attributes: deleted, the rest are counted
 _NOT_MARKS = bytes(sorted(set(range(256)) - set(b"= \t\n\r\f/")))
+_ELEMENT_START = re.compile(rb"<[a-zA-Z]")
 
 
 class MarkupTooComplex(ValueError):
@@ -52,7 +53,7 @@ class OverBudget(TimeoutError):
 def check_markup(page: bytes) -> None:
     """Raise MarkupTooComplex for markup (UTF-8) that would make parsing quadratic.
 
-    A vectorised pass over the bytes counts the element starts (`<` and a letter, anywhere:
+    Vectorised passes over the bytes count the element starts (`<` and a letter, anywhere:
     in scripts and attribute values too, so never fewer than the parser finds). A page with
     at most MAX_UNREAD_ELEMENTS cannot nest deep enough to matter, whatever hides its closing
     tags; a tag longer than LONG_TAG with more `=` and separators than MAX_ATTRIBUTES has its
@@ -61,29 +62,44 @@ def check_markup(page: bytes) -> None:
     a quoted value ends a tag early for both passes (see SECURITY.md).
     """
     data = np.frombuffer(page, np.uint8)
-    lt = np.flatnonzero(data[:-1] == ord("<"))
-    starts = lt[_letter(data[lt + 1] | 32)]
-    if len(starts) > MAX_UNREAD_ELEMENTS or _many_attributes(page, starts):
+    deep = np.count_nonzero(data == ord("<")) > MAX_UNREAD_ELEMENTS  # `<` bounds the starts
+    if deep and len(_element_starts(data)) <= MAX_UNREAD_ELEMENTS:
+        deep = False
+    if deep or _many_attributes(page, data):
         _exact_check(page.decode("utf-8", "replace"))
+
+
+def _element_starts(data: np.ndarray) -> np.ndarray:
+    lt = np.flatnonzero(data[:-1] == ord("<"))
+    return lt[_letter(data[lt + 1] | 32)]
 
 
 def _letter(byte: np.ndarray) -> np.ndarray:
     return (byte >= ord("a")) & (byte <= ord("z"))
 
 
-def _many_attributes(page: bytes, starts: np.ndarray) -> bool:
+def _many_attributes(page: bytes, data: np.ndarray) -> bool:
     """Whether a tag (from its `<` to the next `>`) may hold over MAX_ATTRIBUTES attributes: it
-    has more `=` and separators than that (each attribute but the first has one or the other)."""
-    gt = np.flatnonzero(np.frombuffer(page, np.uint8) == ord(">"))
-    ends = np.searchsorted(gt, starts)
-    found = ends < len(gt)
-    starts, ends = starts[found], gt[ends[found]]
-    long = ends - starts > LONG_TAG
-    return any(
-        len(page[a:b].translate(None, _NOT_MARKS)) > MAX_ATTRIBUTES
-        and len(_ATTRIBUTE_BYTES.findall(page, a + 1, b)) > MAX_ATTRIBUTES
-        for a, b in zip(starts[long].tolist(), ends[long].tolist(), strict=True)
-    )
+    has more `=` and separators than that (each attribute but the first has one or the other).
+
+    Only a run of over LONG_TAG bytes without `>` can hold so long a tag, and such a run holds
+    a whole block (of half that length, from the page's start) without one."""
+    block = LONG_TAG // 2
+    blocks = data[: len(data) // block * block].reshape(-1, block) == ord(">")
+    end = -1
+    for empty in np.flatnonzero(~blocks.any(axis=1)).tolist():
+        if empty * block < end:
+            continue  # in the run just read
+        after, end = page.rfind(b">", 0, empty * block) + 1, page.find(b">", empty * block)
+        if end < 0:
+            return False  # no tag ends after this: the parser drops an unclosed one
+        for start in _ELEMENT_START.finditer(page, after, end - LONG_TAG + 1):
+            a = start.start()
+            if len(page[a:end].translate(None, _NOT_MARKS)) <= MAX_ATTRIBUTES:
+                break  # the tags that start later in the run are parts of this one
+            if len(_ATTRIBUTE_BYTES.findall(page, a + 1, end)) > MAX_ATTRIBUTES:
+                return True
+    return False
 
 
 def _exact_check(html: str) -> None:
