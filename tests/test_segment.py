@@ -1,6 +1,7 @@
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.portability.prism_runner import PrismRunner
 
 from humpback.beam_pipelines import segment_pipeline
 from humpback.beam_pipelines.counting import run_and_count
@@ -10,6 +11,7 @@ from humpback.beam_pipelines.segment.charsets import decode
 from humpback.beam_pipelines.segment.filters import drop_reason, segment_filters
 from humpback.beam_pipelines.segment.html_segmenter import html_sections
 from humpback.beam_pipelines.segment.sections import Section
+from humpback.run.beam_run import new_pipeline
 from humpback.run.manifest import counts_from
 from humpback.schemas.config import CorpusConfig, SegmentConfig
 from humpback.storage.shards import load_rows
@@ -58,7 +60,7 @@ def test_filters_drop_with_a_reason(header, text, reason):
 
 
 def _run_segment(files, out_dir, cfg: SegmentConfig | None = None, corpus=CORPUS, **opts):
-    pipeline = beam.Pipeline(options=PipelineOptions([], **opts))
+    pipeline = new_pipeline(PipelineOptions([], **opts))
     corpus = corpus.model_copy(update={"paths": files})
     segment_pipeline.build(pipeline, corpus, cfg or SegmentConfig(), str(out_dir))
     counts = counts_from(run_and_count(pipeline))  # raises unless the counts reconcile
@@ -204,6 +206,26 @@ def test_multi_processing_workers_give_the_same_segments(data_dir, tmp_path):
     )
     assert one == two and one["out"] > 50
     assert sorted(s["id"] for s in segments) == sorted(s["id"] for s in again)
+
+
+def test_a_run_that_names_no_runner_never_tries_prism(data_dir, tmp_path, monkeypatch):
+    """Beam's DirectRunner first tries Prism, downloading it from GitHub (and falls back when
+    that fails); a stage with no runner named runs on the FnApiRunner, offline; a runner the
+    options name is Beam's to start."""
+    tried = []
+
+    def prism(runner, pipeline, options):
+        tried.append(pipeline)
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(PrismRunner, "run_pipeline", prism)
+    files = expand_paths([str(data_dir / "web/warc/english-pages-*.warc.gz")])
+    counts, segments, _ = _run_segment(files, tmp_path / "local")
+    assert not tried and counts["out"] == len(segments) > 0
+    named = new_pipeline(PipelineOptions(["--runner=DirectRunner"]))
+    named | beam.Create([1]) | beam.Map(lambda x: x)  # noqa: B018 - a transform, applied
+    named.run().wait_until_finish()
+    assert len(tried) == 1  # the DirectRunner did try it (and fell back)
 
 
 def test_boilerplate_precision_on_the_readability_pages(data_dir, tmp_path):

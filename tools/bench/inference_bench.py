@@ -4,7 +4,7 @@ of the two scoring modes.
     python -m tools.bench.inference_bench [--prompts 64] [--rounds 2] [--candidates 200]
 
 (a) The same backward prompts (real segments from the sample WARCs) go through the backend
-    called directly in a loop of batches, then through RunInference on the DirectRunner, with
+    called directly in a loop of batches, then through RunInference on the local runner, with
     the same batches and the cache off, alternating for a few rounds after a warm-up batch:
     generated tokens per second of each, and the ratio. RunInference loads its model afresh
     each round; that load (RunInference's own metric) is not counted.
@@ -31,6 +31,7 @@ from humpback.beam_pipelines.io.corpus import expand_paths
 from humpback.beam_pipelines.io.seed_pairs import read_raw_rows
 from humpback.beam_pipelines.model_handler import ChatModelHandler
 from humpback.inference.backend import BACKENDS, load_backend
+from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import (
     CorpusConfig,
     CurateConfig,
@@ -99,10 +100,10 @@ def model_load_s(result) -> float:
 
 
 def beam_run(handler: ChatModelHandler, model: str, prompts: list) -> tuple[int, float]:
-    """Generated tokens and seconds of RunInference on the DirectRunner, less the model load
+    """Generated tokens and seconds of RunInference on the local runner, less the model load
     (RunInference's own metric)."""
     start = time.perf_counter()
-    pipeline = beam.Pipeline(options=PipelineOptions([]))
+    pipeline = new_pipeline(PipelineOptions([]))
     _ = (
         pipeline
         | beam.Create([{"prompt": p} for p in prompts])

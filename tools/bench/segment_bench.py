@@ -12,7 +12,7 @@ test pages (Readability's extraction as reference) and the HTML responses of the
 - quality: word precision and recall of humpback's kept segments and of `trafilatura.extract`
   against each page's reference, micro-averaged and as a distribution over pages (median,
   5th and 95th percentiles); on scrapinghub also on the pages where humpback keeps segments;
-- speed per core: MB of HTML per CPU-second for the whole segment stage (Beam DirectRunner, one
+- speed per core: MB of HTML per CPU-second for the whole segment stage (Beam's local runner, one
   worker: read, decode, segment, filter, dedup, Parquet shards; also less the fixed CPU cost of
   starting a pipeline, measured on one page, as a large corpus sees it), for the segmenter alone
   (decode, parse, boilerplate, sections, filters), for trafilatura and resiliparse (decode,
@@ -39,7 +39,6 @@ from importlib.util import find_spec
 from multiprocessing import get_context
 from pathlib import Path
 
-import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from humpback.beam_pipelines import segment_pipeline
@@ -49,6 +48,7 @@ from humpback.beam_pipelines.io.documents import Document
 from humpback.beam_pipelines.segment.charsets import decode
 from humpback.beam_pipelines.segment.filters import drop_reason
 from humpback.beam_pipelines.segment_pipeline import SegmentFile
+from humpback.run.beam_run import new_pipeline
 from humpback.run.manifest import counts_from
 from humpback.schemas.config import CorpusConfig, SegmentConfig
 from humpback.storage.shards import load_rows
@@ -100,7 +100,7 @@ def in_fresh_process(function, *args):
 def run_stage(files: list[str], out_dir: str) -> tuple[dict, float]:
     """The stage's counts and CPU seconds, from building the pipeline to its last shard."""
     start = collected_cpu_seconds()
-    pipeline = beam.Pipeline(options=PipelineOptions(["--direct_num_workers=1"]))
+    pipeline = new_pipeline(PipelineOptions(["--direct_num_workers=1"]))
     segment_pipeline.build(pipeline, CORPUS.model_copy(update={"paths": files}),
                            SegmentConfig(), out_dir)  # fmt: skip
     counts = counts_from(run_and_count(pipeline))
