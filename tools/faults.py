@@ -130,26 +130,16 @@ def _warc_binary() -> bytes:
 
 
 SEGMENT_ONE = """
-import json, re, resource, sys, time
-import apache_beam as beam
+import json, sys, time
+from apache_beam.options.pipeline_options import PipelineOptions
 from humpback.beam_pipelines import segment_pipeline
 from humpback.beam_pipelines.counting import counters, maxima
 from humpback.run.beam_run import new_pipeline
 from humpback.run.manifest import counts_from
+from humpback.run.memory import peak_resident_bytes
 from humpback.schemas.config import CorpusConfig, SegmentConfig
 from humpback.storage.shards import load_rows
-from apache_beam.options.pipeline_options import PipelineOptions
 files, out = json.loads(sys.argv[1]), sys.argv[2]
-
-
-def peak_kb():
-    # this process's own peak: Linux's ru_maxrss keeps the parent's across fork and exec
-    try:
-        return int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 pipeline = new_pipeline(PipelineOptions([]))
 segment_pipeline.build(pipeline, CorpusConfig(paths=files), SegmentConfig(), out)
 start = time.monotonic()
@@ -159,7 +149,7 @@ raw = counters(result)
 print(json.dumps({
     "counts": counts_from(raw), "raw": raw, "wall_s": time.monotonic() - start,
     "slowest_document_ms": maxima(result).get("document_ms", 0),
-    "peak_mb": peak_kb() / 1024,
+    "peak_mb": peak_resident_bytes() / 2**20,
     "dead": [{k: d[k] for k in ("input_id", "error", "message")}
              for d in load_rows(out + "/dead_letter-*.parquet")],
     "segments": len(load_rows(out + "/segments-*.parquet")),

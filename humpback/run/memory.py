@@ -7,6 +7,8 @@ fragment a heap that only grows. The quickstart peaked 0.5 GB higher so.
 
 import ctypes
 import gc
+import re
+import resource
 import sys
 
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
@@ -34,3 +36,14 @@ def release_memory() -> None:
     gc.collect()
     if libc := _glibc():
         libc.malloc_trim(0)
+
+
+def peak_resident_bytes() -> int:
+    """This process's own peak resident memory. Linux's ru_maxrss is no measure of it in a child
+    process: it keeps the parent's peak across fork and exec (VmHWM does not)."""
+    try:
+        with open("/proc/self/status") as status:
+            return 1024 * int(re.search(r"VmHWM:\s+(\d+)", status.read()).group(1))
+    except OSError:  # no /proc: ru_maxrss is in bytes on macOS, in KiB elsewhere
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else 1024 * peak

@@ -12,7 +12,6 @@ process's resident set on a CPU.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ def measure(mode: str, model: str, steps: int, batch: int, length: int) -> dict:
     import torch
 
     from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
+    from humpback.run.memory import peak_resident_bytes
     from humpback.schemas.config import LoraSettings, SeedConfig, TrainingConfig
     from humpback.schemas.records import SeedPair
     from humpback.storage.shards import write_rows
@@ -48,7 +48,7 @@ def measure(mode: str, model: str, steps: int, batch: int, length: int) -> dict:
     if torch.cuda.is_available():
         peak, where = torch.cuda.max_memory_allocated() / 2**30, "GPU"
     else:
-        peak, where = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "RSS"
+        peak, where = peak_resident_bytes() / 2**30, "RSS"
     return {"mode": mode, "device": "cuda" if torch.cuda.is_available() else "cpu",
             "steps": steps, "batch": batch, "max_length": length, "tokens": tokens,
             "train_runtime_s": round(runtime, 1), "tokens_per_s": round(tokens / runtime, 1),
