@@ -53,29 +53,22 @@ class OverBudget(TimeoutError):
 def check_markup(page: bytes) -> None:
     """Raise MarkupTooComplex for markup (UTF-8) that would make parsing quadratic.
 
-    Vectorised passes over the bytes count the element starts (`<` and a letter, anywhere:
-    in scripts and attribute values too, so never fewer than the parser finds). A page with
-    at most MAX_UNREAD_ELEMENTS cannot nest deep enough to matter, whatever hides its closing
-    tags; a tag longer than LONG_TAG with more `=` and separators than MAX_ATTRIBUTES has its
-    attributes counted. A page past either bound gets the exact pass over its tags outside
-    scripts and styles, which skips elements that are void or closed implicitly. A `>` inside
-    a quoted value ends a tag early for both passes (see SECURITY.md).
+    The element starts (`<` and a letter, anywhere: in scripts and attribute values too, so
+    never fewer than the parser finds) are bounded by a vectorised count of `<`, and counted
+    only past that bound. A page with at most MAX_UNREAD_ELEMENTS cannot nest deep enough to
+    matter, whatever hides its closing tags; a tag longer than LONG_TAG with more `=` and
+    separators than MAX_ATTRIBUTES has its attributes counted. A page past either bound gets
+    the exact pass over its tags outside scripts and styles, which skips elements that are void
+    or closed implicitly. A `>` inside a quoted value ends a tag early for both passes (see
+    SECURITY.md).
     """
     data = np.frombuffer(page, np.uint8)
-    deep = np.count_nonzero(data == ord("<")) > MAX_UNREAD_ELEMENTS  # `<` bounds the starts
-    if deep and len(_element_starts(data)) <= MAX_UNREAD_ELEMENTS:
-        deep = False
-    if deep or _many_attributes(page, data):
+    many = (
+        np.count_nonzero(data == ord("<")) > MAX_UNREAD_ELEMENTS  # `<` bounds the starts
+        and len(_ELEMENT_START.findall(page)) > MAX_UNREAD_ELEMENTS
+    )
+    if many or _many_attributes(page, data):
         _exact_check(page.decode("utf-8", "replace"))
-
-
-def _element_starts(data: np.ndarray) -> np.ndarray:
-    lt = np.flatnonzero(data[:-1] == ord("<"))
-    return lt[_letter(data[lt + 1] | 32)]
-
-
-def _letter(byte: np.ndarray) -> np.ndarray:
-    return (byte >= ord("a")) & (byte <= ord("z"))
 
 
 def _many_attributes(page: bytes, data: np.ndarray) -> bool:

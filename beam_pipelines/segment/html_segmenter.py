@@ -82,11 +82,11 @@ def _remove_furniture(body: LexborNode) -> None:
     for node in body.css(_NAMED):
         attributes = node.attributes
         kind = _named(attributes.get("class"), attributes.get("id"))
-        if kind == FURNITURE and node.tag_id not in _HEADER_IDS:
-            removed = len(node.text() or "") <= MAX_FURNITURE_SHARE * page_chars
-        else:
-            removed = kind == HIDDEN
-        if removed:
+        if kind == HIDDEN or (
+            kind == FURNITURE
+            and node.tag_id not in _HEADER_IDS
+            and len(node.text() or "") <= MAX_FURNITURE_SHARE * page_chars
+        ):
             node.decompose(recursive=False)
 
 
