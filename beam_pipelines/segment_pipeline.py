@@ -132,7 +132,7 @@ def build(
         | "Segment" >> beam.ParDo(SegmentFile(corpus, cfg)).with_outputs(DEAD, main="segments")
     )
     segments = results.segments
-    if cfg.dedup.exact or cfg.dedup.near:
-        segments = segments | "Dedup" >> DropDuplicates(cfg.dedup)
+    if cfg.dedup.exact or cfg.dedup.near or cfg.dedup.site_blocks:
+        segments = segments | "Dedup" >> DropDuplicates(cfg.dedup, cfg.min_chars)
     write_shards(segments | "Count out" >> beam.Map(count_out), out_dir, Segment)
     write_shards(results[DEAD], out_dir, DeadLetter)

@@ -72,9 +72,19 @@ class NearDedupConfig(Strict):
     seed: int = 1
 
 
+class SiteBlocksConfig(Strict):
+    """A block (paragraph, list, table) found on `min_pages` pages of one host is the site's
+    furniture (a newsletter prompt, a "read also" list, a cookie notice), in any language."""
+
+    min_pages: int = Field(3, ge=2, description="distinct URLs of one host that show the block")
+
+
 class DedupConfig(Strict):
     exact: bool = Field(True, description="drop segments whose normalised text repeats")
     near: NearDedupConfig | None = Field(NearDedupConfig(), description="null: no MinHash LSH")
+    site_blocks: SiteBlocksConfig | None = Field(
+        SiteBlocksConfig(), description="null: keep blocks that a site repeats on its pages"
+    )
 
 
 class SegmentConfig(Strict):

@@ -4,7 +4,8 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from humpback.beam_pipelines.counting import run_and_count
-from humpback.beam_pipelines.segment.dedup import DropDuplicates, shingles
+from humpback.beam_pipelines.segment.dedup import DropDuplicates, shingles, site_page
+from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import DedupConfig, NearDedupConfig
 
 WORDS = "garden soil water seed tomato root leaf sun shade compost mulch prune harvest".split()
@@ -20,15 +21,16 @@ def _edit(text: str, every: int) -> str:
     return " ".join("CHANGED" if i % every == 0 else w for i, w in enumerate(text.split()))
 
 
-def _dedup(segments: list[dict], expected_ids: list[str], cfg: DedupConfig | None = None):
-    pipeline = beam.Pipeline()
-    kept = (
-        pipeline
-        | beam.Create(segments)
-        | DropDuplicates(cfg or DedupConfig())
-        | beam.Map(lambda s: s["id"])
-    )
-    assert_that(kept, equal_to(expected_ids))
+def _dedup(segments: list[dict], expected, cfg: DedupConfig | None = None, min_chars: int = 1):
+    """Run DropDuplicates; `expected` is the kept ids, or {id: text} of the kept segments."""
+    pipeline = new_pipeline()
+    kept = pipeline | beam.Create(segments) | DropDuplicates(cfg or DedupConfig(), min_chars)
+    if isinstance(expected, dict):
+        kept = kept | beam.Map(lambda s: (s["id"], s["text"], s["char_len"]))
+        expected = [(i, text, len(text)) for i, text in expected.items()]
+    else:
+        kept = kept | beam.Map(lambda s: s["id"])
+    assert_that(kept, equal_to(expected))
     return run_and_count(pipeline)
 
 
@@ -70,3 +72,62 @@ def test_bands_and_rows_set_the_similarity_threshold():
 def test_short_texts_still_have_a_shingle():
     assert shingles(["two", "words"], 5) == {b"two words"}
     assert len(shingles("one two three four five six".split(), 5)) == 2
+
+
+NEWSLETTER = "Abonnieren Sie unseren Newsletter und verpassen Sie keine Nachricht mehr."
+READ_ALSO = "Lesen Sie auch:\n\n- Der Herbst im Garten\n- Tomaten richtig schneiden"
+
+
+def _page(segment_id: str, url: str | None, *blocks: str) -> dict:
+    text = "\n\n".join(blocks)
+    return {"id": segment_id, "url": url, "text": text, "char_len": len(text)}
+
+
+def test_blocks_a_site_repeats_on_three_pages_leave_its_segments_in_any_language():
+    body = [_text(20 + i, 40) for i in range(6)]  # over 300 characters each
+    segments = [
+        # three pages of one site (with and without www.) end with the same two blocks
+        _page("a", "https://zeitung.example/garten/1", body[0], NEWSLETTER, READ_ALSO),
+        _page("b", "http://www.zeitung.example/garten/2?x=1", body[1], "  " + NEWSLETTER.upper()),
+        _page("c", "https://zeitung.example/garten/3#top", READ_ALSO, body[2], NEWSLETTER),
+        # a fourth segment of the site that is nothing but its furniture
+        _page("d", "https://zeitung.example/garten/4", NEWSLETTER, READ_ALSO),
+        # another site may say the same: two of its pages are not enough
+        _page("e", "https://blog.example/1", _text(23, 10), NEWSLETTER),
+        _page("f", "https://blog.example/2", _text(24, 10), NEWSLETTER),
+        # one page crawled three times is one page, and a segment without a URL has no site
+        *(_page(f"g{i}", "https://other.example/", _text(30 + i, 40), READ_ALSO) for i in range(3)),
+        _page("h", None, body[5], NEWSLETTER),
+    ]
+    kept = {s["id"]: s["text"] for s in segments[4:]}
+    kept |= {"a": body[0], "b": body[1], "c": body[2]}
+    counts = _dedup(segments, kept, DedupConfig(exact=False, near=None), min_chars=20)
+    assert counts["filtered:site_boilerplate"] == 1  # d
+    assert counts["site_blocks_removed"] == 3 + 1 + 3 + 3  # "Lesen Sie auch:" is a block
+    # two pages are enough when asked; segments left too short are filtered, not emptied
+    counts = _dedup(
+        segments,
+        ["a", "b", "c", "g0", "g1", "g2", "h"],
+        DedupConfig(exact=False, near=None, site_blocks={"min_pages": 2}),
+        300,
+    )
+    assert counts["filtered:site_boilerplate"] == 3  # d, e and f: under 300 characters left
+    # off: every segment stays whole
+    _dedup(segments, {s["id"]: s["text"] for s in segments}, DedupConfig(site_blocks=None))
+
+
+def test_duplicates_go_as_duplicates_before_their_site_blocks_are_counted():
+    texts = {"a": _text(40, 60), "b": _text(40, 60), "c": _text(41, 60)}
+    segments = [_page(i, f"https://x.example/{i}", text, NEWSLETTER) for i, text in texts.items()]
+    counts = _dedup(segments, {"a": texts["a"], "c": texts["c"]})
+    assert counts["duplicates:exact"] == 1 and counts["site_blocks_removed"] == 2
+    # a text on three pages of a site is its furniture: the one kept copy is filtered too
+    segments.append(_page("d", "https://x.example/d", texts["a"], NEWSLETTER))
+    counts = _dedup(segments, {"c": texts["c"]})
+    assert counts["duplicates:exact"] == 2 and counts["filtered:site_boilerplate"] == 1
+
+
+def test_a_page_is_its_host_and_path():
+    assert site_page("https://WWW.Example.org/a?b=1#c") == ("example.org", "example.org/a?b=1")
+    assert site_page("http://example.org") == ("example.org", "example.org/")
+    assert site_page("http://[::1") is None and site_page("") is None and site_page(None) is None

@@ -173,21 +173,33 @@ def test_text_sections_cut_at_headings_and_fit_long_runs_into_the_window():
 def test_text_corpora_are_segmented_with_the_text_fallback(tmp_path):
     import json
 
-    paragraphs = " ".join(f"Sentence {i} explains step {i} of the method." for i in range(20))
+    def steps(doc: int) -> str:
+        return " ".join(f"Sentence {i} explains step {i} of method {doc}." for i in range(20))
+
+    serving = " ".join(f"Serve portion {i} warm, with a spoon of sauce." for i in range(20))
     rows = [{"id": f"d{i}", "url": f"https://e.org/{i}", "title": f"Doc {i}",
-             "text": f"How to cook rice {i}\n{paragraphs}\nServing the dish\n{paragraphs}"}
+             "text": f"How to cook rice {i}\n{steps(i)}\nServing the dish\n{serving}"}
             for i in range(3)]  # fmt: skip
     (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     corpus = CorpusConfig(paths=["-"], title_field="title")
+    exact_only = SegmentConfig(dedup={"exact": True, "near": None, "site_blocks": None})
     counts, segments, _ = _run_segment(
-        [str(tmp_path / "c.jsonl")], tmp_path / "out", corpus=corpus,
-        cfg=SegmentConfig(dedup={"exact": True, "near": None}),
-    )  # fmt: skip
+        [str(tmp_path / "c.jsonl")], tmp_path / "out", corpus=corpus, cfg=exact_only
+    )
     assert counts["detail"]["documents"] == 3 and counts["out"] == len(segments) == 4
     assert counts["duplicates"] == 2  # the three "Serving the dish" sections are one text
     paths = [tuple(s["header_path"]) for s in segments]
     assert ("Doc 1", "How to cook rice 1") in paths
     assert [p[1] for p in paths].count("Serving the dish") == 1  # whichever id is smallest
+    # by default a text on three pages of one site is its furniture: the kept copy goes too
+    counts, segments, _ = _run_segment(
+        [str(tmp_path / "c.jsonl")], tmp_path / "out2", corpus=corpus
+    )
+    assert counts["out"] == len(segments) == 3 and counts["duplicates"] == 2
+    assert counts["filtered"]["site_boilerplate"] == 1
+    assert {p[1] for p in (s["header_path"] for s in segments)} == {
+        f"How to cook rice {i}" for i in range(3)
+    }
 
 
 def test_the_language_filter_keeps_the_configured_languages(data_dir, tmp_path):

@@ -1,4 +1,5 @@
-"""Exact and near-duplicate removal as Beam transforms: grouping by key, never a global set.
+"""Exact and near-duplicate removal, and blocks a site repeats on its pages, as Beam transforms:
+grouping by key, never a global set.
 
 Of each group of duplicates the segment with the smallest id is kept, so the result does not
 depend on the order in which workers see segments.
@@ -6,6 +7,7 @@ depend on the order in which workers see segments.
 
 import hashlib
 import zlib
+from urllib.parse import urlsplit
 
 import apache_beam as beam
 from datasketch import MinHash
@@ -18,6 +20,8 @@ SCHEME = "affine32"  # datasketch's default: 32-bit hashes, shared permutations 
 # default (SHA-1, then unpacked) is three Python calls and took most of the signature's time
 SHINGLE_HASH = zlib.crc32
 EXACT = -1  # the text key's place among the band numbers
+SITE = -2  # a site block's: ((SITE, host, block hash), (id, page))
+BLOCK = "\n\n"  # both segmenters join a section's blocks so
 
 
 def text_key(words: list[str]) -> str:
@@ -26,36 +30,44 @@ def text_key(words: list[str]) -> str:
 
 
 class DropDuplicates(beam.PTransform):
-    """Exact duplicates (equal normalised text) and near duplicates (MinHash LSH) in one
-    grouping: a segment goes when its text key, or a band of its signature, equals a smaller
-    id's; it counts as exact when its text key does.
+    """Exact duplicates (equal normalised text), near duplicates (MinHash LSH) and site blocks
+    in one grouping.
 
-    Following each drop to a smaller id ends at a kept segment, so every cluster of similar
-    segments keeps at least one; two kept segments never share a key.
+    A segment goes when its text key, or a band of its signature, equals a smaller id's; it
+    counts as exact when its text key does. Following each drop to a smaller id ends at a kept
+    segment, so every cluster of similar segments keeps at least one; two kept segments never
+    share a key.
+
+    A block (the text between blank lines) whose normalised text is on `min_pages` distinct
+    pages of one host leaves every segment of that host that has it; a segment left shorter
+    than `min_chars` is filtered (site_boilerplate). The key is the block, not the host, so a
+    large site's pages spread over many keys.
     """
 
-    def __init__(self, cfg: DedupConfig):
+    def __init__(self, cfg: DedupConfig, min_chars: int = 1):
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.min_chars = cfg, min_chars
 
     def expand(self, segments):
-        later = (
+        min_pages = self.cfg.site_blocks.min_pages if self.cfg.site_blocks else 0
+        marks = (
             segments
-            | "Text key and bands" >> beam.ParDo(DuplicateKeys(self.cfg))
+            | "Text key, bands, blocks" >> beam.ParDo(DuplicateKeys(self.cfg))
             | "Group keys" >> beam.GroupByKey()
-            | "Ids after the first" >> beam.FlatMap(_ids_after_the_smallest)
+            | "Marks" >> beam.FlatMap(_marks, min_pages)
         )
         keyed = segments | "Key by id" >> beam.Map(lambda s: (s["id"], s))
         return (
-            {"segment": keyed, "similar_to": later}
+            {"segment": keyed, "marks": marks}
             | "Join" >> beam.CoGroupByKey()
-            | "Keep unmatched" >> beam.FlatMap(_keep_unmatched)
+            | "Keep unmatched" >> beam.FlatMap(_keep_unmatched, self.min_chars)
         )
 
 
 class DuplicateKeys(beam.DoFn):
-    """Emit ((EXACT, text key), id) and ((band, band hashes), id) for each band of the text's
-    MinHash signature."""
+    """Emit ((EXACT, text key), id), ((band, band hashes), id) for each band of the text's
+    MinHash signature, and ((SITE, host, block hash), (id, page)) for each block of a segment
+    with a URL."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
@@ -70,6 +82,10 @@ class DuplicateKeys(beam.DoFn):
         words = segment["text"].lower().split()
         if self.cfg.exact:
             yield (EXACT, text_key(words)), segment["id"]
+        if self.cfg.site_blocks and (site := site_page(segment.get("url"))):
+            host, page = site
+            for block in {block_hash(b) for b in segment["text"].split(BLOCK)}:
+                yield (SITE, host, block), (segment["id"], page)
         if not (near := self.cfg.near):
             return
         self.signature.clear()
@@ -84,19 +100,66 @@ def shingles(words: list[str], n: int) -> set[bytes]:
     return {" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))}
 
 
-def _ids_after_the_smallest(bucket):
-    (band, _), ids = bucket
-    for later in sorted(set(ids))[1:]:
-        yield later, "exact" if band == EXACT else "near"
+def site_page(url: str | None) -> tuple[str, str] | None:
+    """(host without "www.", the URL without scheme and fragment), or None for no http URL."""
+    try:
+        parts = urlsplit(url or "")
+        host = parts.hostname
+    except ValueError:  # a malformed URL (a bad port, an unclosed IPv6 bracket) names no site
+        return None
+    if not host:
+        return None
+    host = host.removeprefix("www.")
+    query = f"?{parts.query}" if parts.query else ""
+    return host, f"{host}{parts.path or '/'}{query}"
 
 
-def _keep_unmatched(joined):
+def block_hash(block: str) -> bytes:
+    """A block's key: its lower-cased words, whatever space is between."""
+    return hashlib.blake2b(" ".join(block.lower().split()).encode(), digest_size=8).digest()
+
+
+def _marks(bucket, min_pages: int):
+    """(id, "exact" | "near") for each id after the smallest of a text key or band; (id, block
+    hash) for each segment with a block found on at least `min_pages` pages of its host."""
+    key, values = bucket
+    if key[0] != SITE:
+        for later in sorted(set(values))[1:]:
+            yield later, "exact" if key[0] == EXACT else "near"
+        return
+    pages = set()
+    for _, page in values:
+        pages.add(page)
+        if len(pages) == min_pages:  # a second pass: Beam's grouped values can be iterated again
+            for segment_id, _ in values:
+                yield segment_id, key[2]
+            return
+
+
+def _keep_unmatched(joined, min_chars: int):
     _, groups = joined
     segments = list(groups["segment"])
-    if kinds := set(groups["similar_to"]):
+    marks = set(groups["marks"])
+    if kinds := marks & {"exact", "near"}:
         _count_duplicates("exact" if "exact" in kinds else "near", len(segments))
         return
-    yield from segments
+    for segment in segments:
+        if marks:
+            segment = _without_blocks(segment, marks, min_chars)
+        if segment:
+            yield segment
+
+
+def _without_blocks(segment: dict, repeated: set[bytes], min_chars: int) -> dict | None:
+    """The segment without its blocks whose hash is in `repeated`; None (counted) if too short."""
+    blocks = segment["text"].split(BLOCK)
+    kept = [b for b in blocks if block_hash(b) not in repeated]
+    count("site_blocks_removed", len(blocks) - len(kept))
+    text = BLOCK.join(kept)
+    if len(text) < min_chars:
+        count("filtered:site_boilerplate")
+        return None
+    return {**segment, "text": text, "char_len": len(text)}
 
 
 def _count_duplicates(kind: str, n: int) -> None:

@@ -23,13 +23,14 @@ def beam_options(run: StageRun, extra: list[str] = ()) -> PipelineOptions:
     return PipelineOptions([*run.config.beam.args(), *run.ctx.beam_args, *extra])
 
 
-def new_pipeline(options: PipelineOptions) -> beam.Pipeline:
+def new_pipeline(options: PipelineOptions | None = None) -> beam.Pipeline:
     """A pipeline on the runner the options name or, when they name none, on Beam's FnApiRunner
     with the options, as the DirectRunner runs a batch job when Prism does not start.
 
     The DirectRunner tries Prism first, downloading its binary from GitHub: a run that depends
     on the network, runs on another runner where there is one, and spends 0.16 CPU-s failing
     where there is none."""
+    options = options or PipelineOptions()
     if options.view_as(StandardOptions).runner:
         return beam.Pipeline(options=options)
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
