@@ -124,9 +124,9 @@ def build(
     globs, not a list of every file); `total_files` is for progress only."""
     results = (
         pipeline
-        | "Corpus globs" >> beam.Create(corpus.paths)
-        | "List files" >> beam.FlatMap(lambda pattern: [(p, None) for p in expand_paths([pattern])])
-        | "Each file once" >> beam.GroupByKey()  # globs may overlap; the shuffle spreads the files
+        | "Start" >> beam.Impulse()
+        | "List files" >> beam.FlatMap(lambda _: [(p, None) for p in expand_paths(corpus.paths)])
+        | "Spread files" >> beam.GroupByKey()  # over the workers, not on the one that listed them
         | "Files" >> beam.Keys()
         | "Progress" >> beam.ParDo(ReportProgress("segment", total_files, "files"))
         | "Segment" >> beam.ParDo(SegmentFile(corpus, cfg)).with_outputs(DEAD, main="segments")

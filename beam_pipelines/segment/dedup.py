@@ -38,7 +38,7 @@ class DropDuplicates(beam.PTransform):
     segment, so every cluster of similar segments keeps at least one; two kept segments never
     share a key.
 
-    A block (the text between blank lines) whose normalised text is on `min_pages` distinct
+    A block (the text between blank lines) whose text is on `min_pages` distinct
     pages of one host leaves every segment of that host that has it; a segment left shorter
     than `min_chars` is filtered (site_boilerplate). The key is the block, not the host, so a
     large site's pages spread over many keys.
@@ -58,8 +58,9 @@ class DropDuplicates(beam.PTransform):
         )
         keyed = segments | "Key by id" >> beam.Map(lambda s: (s["id"], s))
         return (
-            {"segment": keyed, "marks": marks}
-            | "Join" >> beam.CoGroupByKey()
+            (keyed, marks)
+            | "Segments and marks" >> beam.Flatten()
+            | "By id" >> beam.GroupByKey()  # a segment (a dict) meets its marks
             | "Keep unmatched" >> beam.FlatMap(_keep_unmatched, self.min_chars)
         )
 
@@ -115,8 +116,8 @@ def site_page(url: str | None) -> tuple[str, str] | None:
 
 
 def block_hash(block: str) -> bytes:
-    """A block's key: its lower-cased words, whatever space is between."""
-    return hashlib.blake2b(" ".join(block.lower().split()).encode(), digest_size=8).digest()
+    """A block's key: a hash of its text, whose spaces the segmenters have already normalised."""
+    return hashlib.blake2b(block.encode(), digest_size=8).digest()
 
 
 def _marks(bucket, min_pages: int):
@@ -136,10 +137,14 @@ def _marks(bucket, min_pages: int):
             return
 
 
-def _keep_unmatched(joined, min_chars: int):
-    _, groups = joined
-    segments = list(groups["segment"])
-    marks = set(groups["marks"])
+def _keep_unmatched(grouped, min_chars: int):
+    _, values = grouped
+    segments, marks = [], set()
+    for value in values:
+        if isinstance(value, dict):
+            segments.append(value)
+        else:
+            marks.add(value)
     if kinds := marks & {"exact", "near"}:
         _count_duplicates("exact" if "exact" in kinds else "near", len(segments))
         return
