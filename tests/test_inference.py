@@ -5,6 +5,7 @@ from apache_beam.testing.util import assert_that
 
 from humpback.beam_pipelines.model_handler import ChatModelHandler
 from humpback.inference.backend import INPUT_TOO_LONG, label_tokens, load_backend
+from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import InferenceConfig, Sampling
 from humpback.tasks.backtranslate import Backtranslate, backward_prompt
 from humpback.tasks.score import SCORE_LABELS, SCORE_PREFIX, curation_prompt
@@ -51,7 +52,7 @@ def test_handler_runs_inside_a_beam_pipeline(tiny_model):
         assert sorted(r.example["record"]["id"] for r in results) == [str(i) for i in range(7)]
         assert all(r.inference.error is None for r in results)
 
-    with beam.Pipeline() as p:
+    with new_pipeline() as p:
         results = (
             p
             | beam.Create(records)

@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 
 from humpback.beam_pipelines import augment_pipeline, curate_pipeline
 from humpback.beam_pipelines.counting import run_and_count
+from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import AugmentConfig, CurateConfig, Sampling, TagsConfig
 from humpback.schemas.records import Segment
 from humpback.storage.shards import load_rows
@@ -28,7 +29,7 @@ def _segments(folder, texts: list[str] = TEXTS) -> None:
 
 
 def _augment(model, segments, out, cfg, cache=None) -> tuple[dict, list[dict]]:
-    pipeline = beam.Pipeline()
+    pipeline = new_pipeline()
     augment_pipeline.build(
         pipeline, f"{segments}/segments-*.parquet", model, cfg, str(out), cache_dir=cache
     )
@@ -71,7 +72,7 @@ def test_likelihood_curation_records_pmi_and_ifd_and_keeps_by_the_rule(tiny_mode
     assert all(isinstance(c["pmi"], float) for c in candidates)
     # thresholds between the candidates' own figures, so that the rule keeps some and not all
     cfg = CurateConfig(mode="likelihood", min_pmi=min(c["pmi"] for c in candidates) - 1)
-    pipeline = beam.Pipeline()
+    pipeline = new_pipeline()
     curate_pipeline.build(pipeline, f"{tmp_path}/aug/candidates-*.parquet", tiny_model, cfg, 1,
                           TagsConfig(), str(tmp_path / "cur"))  # fmt: skip
     run_and_count(pipeline)
@@ -79,7 +80,7 @@ def test_likelihood_curation_records_pmi_and_ifd_and_keeps_by_the_rule(tiny_mode
     ifds = sorted(r["ifd"] for r in scored)
     assert len(scored) == 3 and all(r["score"] is None for r in scored)
     cfg = cfg.model_copy(update={"max_ifd": (ifds[0] + ifds[1]) / 2})
-    pipeline = beam.Pipeline()
+    pipeline = new_pipeline()
     curate_pipeline.build(pipeline, f"{tmp_path}/aug/candidates-*.parquet", tiny_model, cfg, 1,
                           TagsConfig(), str(tmp_path / "cur2"))  # fmt: skip
     counts = run_and_count(pipeline)
@@ -114,7 +115,7 @@ def _loads_and_answers(tiny_model, tmp_path, share: bool) -> tuple[int, dict]:
     handler = LoggedLoads(tiny_model, cfg, Backtranslate(tiny_model))
     options = PipelineOptions(["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
     out = tmp_path / f"answers-{share}"
-    with beam.Pipeline(options=options) as pipeline:
+    with new_pipeline(options) as pipeline:
         _ = (
             pipeline
             | beam.Create([f"Answer number {i} is about soil." for i in range(32)])

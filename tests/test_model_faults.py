@@ -9,6 +9,7 @@ import pytest
 
 from humpback.beam_pipelines import augment_pipeline, curate_pipeline
 from humpback.beam_pipelines.counting import run_and_count
+from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import (
     AugmentConfig,
     CurateConfig,
@@ -48,7 +49,7 @@ def test_every_model_fault_is_retried_or_dead_lettered_and_each_stage_reconciles
     cfg = AugmentConfig(backend="openai", openai=_settings(proxy, 5.0, 1), batch_size=4,
                         cache=False, check_form=False, pmi=False, max_input_tokens=1024,
                         sampling=Sampling(temperature=0.0, max_new_tokens=8))  # fmt: skip
-    pipeline = beam.Pipeline()
+    pipeline = new_pipeline()
     augment_pipeline.build(pipeline, f"{tmp_path}/segments/segments-*.parquet", embedded_model,
                            cfg, str(tmp_path / "augment"))  # fmt: skip
     counts = run_and_count(pipeline)
@@ -68,7 +69,7 @@ def test_every_model_fault_is_retried_or_dead_lettered_and_each_stage_reconciles
         scoring = CurateConfig(backend="openai", openai=_settings(proxy, 60.0), mode=mode, k=1,
                                batch_size=4, cache=False, max_input_tokens=1024,
                                sampling=Sampling(temperature=0.0, max_new_tokens=8))  # fmt: skip
-        pipeline = beam.Pipeline()
+        pipeline = new_pipeline()
         curate_pipeline.build(pipeline, f"{tmp_path}/augment/candidates-*.parquet",
                               embedded_model, scoring, 1, TagsConfig(),
                               f"{tmp_path}/{mode}")  # fmt: skip
@@ -106,7 +107,7 @@ def test_a_failure_after_inference_repeats_no_paid_call_when_run_again(
                         sampling=Sampling(temperature=0.0, max_new_tokens=2))  # fmt: skip
 
     def run(out: str, fail_at: str | None) -> dict:
-        pipeline = beam.Pipeline()
+        pipeline = new_pipeline()
         candidates = augment_pipeline.build(
             pipeline, f"{tmp_path}/segments/segments-*.parquet", embedded_model, cfg,
             f"{tmp_path}/{out}", cache_dir=str(tmp_path / "cache"),

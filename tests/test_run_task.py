@@ -9,6 +9,7 @@ import apache_beam as beam
 from humpback.beam_pipelines.counting import run_and_count
 from humpback.beam_pipelines.run_task import RunTask, write_task_outputs
 from humpback.inference.backend import Messages
+from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import InferenceConfig
 from humpback.schemas.records import Record
 from humpback.storage.shards import load_rows
@@ -42,7 +43,7 @@ class IsAboutPlants(Task):
 def test_a_new_task_needs_no_change_to_the_transform(tiny_model, tmp_path):
     texts = ["Water tomatoes twice a week.", "refuse this one", "Prune roses in March."]
     records = [{"id": f"r{i}", "text": t} for i, t in enumerate(texts)]
-    pipeline = beam.Pipeline()
+    pipeline = new_pipeline()
     task, cfg = IsAboutPlants(), InferenceConfig(batch_size=2)
     outputs = pipeline | beam.Create(records) | RunTask("judge", task, tiny_model, cfg, 3)
     write_task_outputs([outputs], str(tmp_path), Verdict)
