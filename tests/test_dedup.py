@@ -1,10 +1,16 @@
 import random
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from humpback.beam_pipelines.counting import run_and_count
-from humpback.beam_pipelines.segment.dedup import DropDuplicates, shingles, site_page
+from humpback.beam_pipelines.segment.dedup import (
+    DropDuplicates,
+    _furniture_like,
+    shingles,
+    site_page,
+)
 from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import DedupConfig, NearDedupConfig
 
@@ -86,10 +92,13 @@ def _page(segment_id: str, url: str | None, *blocks: str) -> dict:
 def test_blocks_a_site_repeats_on_three_pages_leave_its_segments_in_any_language():
     body = [_text(20 + i, 40) for i in range(6)]  # over 300 characters each
     segments = [
-        # three pages of one site (with and without www.) end with the same two blocks
-        _page("a", "https://zeitung.example/garten/1", body[0], NEWSLETTER, READ_ALSO),
-        _page("b", "http://www.zeitung.example/garten/2?x=1", body[1], NEWSLETTER),
-        _page("c", "https://zeitung.example/garten/3#top", READ_ALSO, body[2], NEWSLETTER),
+        # three pages of one site (with and without www.) end with the same two blocks; the
+        # sub-header they share is a header, not furniture
+        _page("a", "https://zeitung.example/garten/1", body[0], "Pflege", NEWSLETTER, READ_ALSO),
+        _page("b", "http://www.zeitung.example/garten/2?x=1", body[1], "Pflege", NEWSLETTER),
+        _page(
+            "c", "https://zeitung.example/garten/3#top", READ_ALSO, "Pflege", body[2], NEWSLETTER
+        ),
         # a fourth segment of the site that is nothing but its furniture
         _page("d", "https://zeitung.example/garten/4", NEWSLETTER, READ_ALSO),
         # another site may say the same: two of its pages are not enough
@@ -100,7 +109,7 @@ def test_blocks_a_site_repeats_on_three_pages_leave_its_segments_in_any_language
         _page("h", None, body[5], NEWSLETTER),
     ]
     kept = {s["id"]: s["text"] for s in segments[4:]}
-    kept |= {"a": body[0], "b": body[1], "c": body[2]}
+    kept |= {"a": f"{body[0]}\n\nPflege", "b": f"{body[1]}\n\nPflege", "c": f"Pflege\n\n{body[2]}"}
     counts = _dedup(segments, kept, DedupConfig(exact=False, near=None), min_chars=20)
     assert counts["filtered:site_boilerplate"] == 1  # d
     assert counts["site_blocks_removed"] == 3 + 1 + 3 + 3  # "Lesen Sie auch:" is a block
@@ -131,3 +140,21 @@ def test_a_page_is_its_host_and_path():
     assert site_page("https://WWW.Example.org/a?b=1#c") == ("example.org", "example.org/a?b=1")
     assert site_page("http://example.org") == ("example.org", "example.org/")
     assert site_page("http://[::1") is None and site_page("") is None and site_page(None) is None
+
+
+@pytest.mark.parametrize(
+    "block, furniture",
+    [
+        ("Historia", False),  # a (sub-)header's line stays whatever the site repeats
+        ("Weitere Informationen zum Thema", False),
+        ("Lesen Sie auch:", True),  # a label that leads into a list
+        ("- Startseite", True),  # a list, a table row, a sentence
+        ("| Preis | 3 € |", True),
+        ("Melden Sie sich für unseren Newsletter an.", True),
+        ("eins zwei drei vier fünf sechs sieben acht neun", True),  # nine words
+        ("x" * 81, True),
+        ("Zeile eins\nZeile zwei", True),
+    ],
+)
+def test_only_blocks_that_do_not_read_as_headers_can_be_site_furniture(block, furniture):
+    assert _furniture_like(block) is furniture

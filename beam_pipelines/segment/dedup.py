@@ -6,6 +6,7 @@ depend on the order in which workers see segments.
 """
 
 import hashlib
+import re
 import zlib
 from urllib.parse import urlsplit
 
@@ -22,6 +23,11 @@ SHINGLE_HASH = zlib.crc32
 EXACT = -1  # the text key's place among the band numbers
 SITE = -2  # a site block's: ((SITE, host, block hash), (id, page))
 BLOCK = "\n\n"  # both segmenters join a section's blocks so
+# a header's line: a section's text holds its header and sub-headers as blocks ("History",
+# "References" on every page of a wiki); one line of at most 8 words and 80 characters, no
+# sentence end, no mark of a list, table or code block
+HEADER_LIKE = re.compile(r"(?!- |\d+\. |\||```)[^\n]{1,80}(?<![.!?:;。！？：])", re.ASCII)
+HEADER_WORDS = 8
 
 
 def text_key(words: list[str]) -> str:
@@ -38,10 +44,10 @@ class DropDuplicates(beam.PTransform):
     segment, so every cluster of similar segments keeps at least one; two kept segments never
     share a key.
 
-    A block (the text between blank lines) whose text is on `min_pages` distinct
-    pages of one host leaves every segment of that host that has it; a segment left shorter
-    than `min_chars` is filtered (site_boilerplate). The key is the block, not the host, so a
-    large site's pages spread over many keys.
+    A block (the text between blank lines) whose text is on `min_pages` distinct pages of one
+    host leaves every segment of that host that has it, unless it reads as a header; a segment
+    left shorter than `min_chars` is filtered (site_boilerplate). The key is the block, not the
+    host, so a large site's pages spread over many keys.
     """
 
     def __init__(self, cfg: DedupConfig, min_chars: int = 1):
@@ -85,7 +91,9 @@ class DuplicateKeys(beam.DoFn):
             yield (EXACT, text_key(words)), segment["id"]
         if self.cfg.site_blocks and (site := site_page(segment.get("url"))):
             host, page = site
-            for block in {block_hash(b) for b in segment["text"].split(BLOCK)}:
+            for block in {
+                block_hash(b) for b in segment["text"].split(BLOCK) if _furniture_like(b)
+            }:
                 yield (SITE, host, block), (segment["id"], page)
         if not (near := self.cfg.near):
             return
@@ -113,6 +121,11 @@ def site_page(url: str | None) -> tuple[str, str] | None:
     host = host.removeprefix("www.")
     query = f"?{parts.query}" if parts.query else ""
     return host, f"{host}{parts.path or '/'}{query}"
+
+
+def _furniture_like(block: str) -> bool:
+    """A block that may be site furniture: any but a header's line."""
+    return not (block.count(" ") < HEADER_WORDS and HEADER_LIKE.fullmatch(block))
 
 
 def block_hash(block: str) -> bytes:
