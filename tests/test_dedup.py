@@ -8,7 +8,7 @@ from humpback.beam_pipelines.counting import run_and_count
 from humpback.beam_pipelines.segment.dedup import (
     DropDuplicates,
     _furniture_like,
-    shingles,
+    shingle_hashes,
     site_page,
 )
 from humpback.run.beam_run import new_pipeline
@@ -76,8 +76,13 @@ def test_bands_and_rows_set_the_similarity_threshold():
 
 
 def test_short_texts_still_have_a_shingle():
-    assert shingles(["two", "words"], 5) == {b"two words"}
-    assert len(shingles("one two three four five six".split(), 5)) == 2
+    assert len(shingle_hashes(["two", "words"], 5)) == 1
+    six = "one two three four five six".split()
+    first, second = shingle_hashes(six, 5)
+    assert first != second and shingle_hashes(six[:5], 5) == [first]
+    assert shingle_hashes(six[1:], 5) == [second]  # an n-gram's hash is the same anywhere
+    assert shingle_hashes(six[::-1][1:], 5) != [second]  # and its words' order counts
+    assert all(0 <= h < 2**32 for h in shingle_hashes(six * 50, 3))
 
 
 NEWSLETTER = "Abonnieren Sie unseren Newsletter und verpassen Sie keine Nachricht mehr."

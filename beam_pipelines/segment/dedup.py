@@ -11,15 +11,14 @@ import zlib
 from urllib.parse import urlsplit
 
 import apache_beam as beam
+import numpy as np
 from datasketch import MinHash
 
 from humpback.beam_pipelines.counting import count
 from humpback.schemas.config import DedupConfig
 
 SCHEME = "affine32"  # datasketch's default: 32-bit hashes, shared permutations across workers
-# a shingle's 32-bit hash before the permutations: CRC-32 is one C call, where datasketch's
-# default (SHA-1, then unpacked) is three Python calls and took most of the signature's time
-SHINGLE_HASH = zlib.crc32
+MIX = np.uint64(0x100000001B3)  # FNV-1's 64-bit prime: a shingle's word hashes mixed in order
 EXACT = -1  # the text key's place among the band numbers
 SITE = -2  # a site block's: ((SITE, host, block hash), (id, page))
 BLOCK = "\n\n"  # both segmenters join a section's blocks so
@@ -82,7 +81,7 @@ class DuplicateKeys(beam.DoFn):
     def setup(self):
         if near := self.cfg.near:  # one signature, cleared for each segment
             self.signature = MinHash(
-                near.bands * near.rows, seed=near.seed, hashfunc=SHINGLE_HASH, scheme=SCHEME
+                near.bands * near.rows, seed=near.seed, hashfunc=int, scheme=SCHEME
             )
 
     def process(self, segment: dict):
@@ -98,15 +97,22 @@ class DuplicateKeys(beam.DoFn):
         if not (near := self.cfg.near):
             return
         self.signature.clear()
-        self.signature.update_batch(shingles(words, near.ngram))
+        self.signature.update_batch(shingle_hashes(words, near.ngram))
         values = self.signature.hashvalues
         for band in range(near.bands):
             yield (band, values[band * near.rows : (band + 1) * near.rows].tobytes()), segment["id"]
 
 
-def shingles(words: list[str], n: int) -> set[bytes]:
-    """The word n-grams (all the words when there are fewer than n)."""
-    return {" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))}
+def shingle_hashes(words: list[str], n: int) -> list[int]:
+    """32-bit hashes of the word n-grams (of all the words when there are fewer than n): each
+    word's CRC-32, then n at a time mixed in numpy, so a text costs one C call per word, where
+    joining and hashing each n-gram took most of the signature's time."""
+    hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
+    count = max(1, len(words) - n + 1)
+    mixed = hashes[:count].copy()
+    for k in range(1, min(n, len(words))):
+        mixed = mixed * MIX + hashes[k : k + count]
+    return ((mixed ^ (mixed >> np.uint64(32))) & np.uint64(0xFFFFFFFF)).tolist()
 
 
 def site_page(url: str | None) -> tuple[str, str] | None:
