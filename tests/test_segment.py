@@ -307,6 +307,23 @@ def test_labels_of_links_and_teasers_go_with_them_and_a_long_blurb_is_still_a_te
     assert text.count(body.strip()) == 2
 
 
+def test_a_grid_of_linked_titles_and_short_blurbs_goes_in_any_language():
+    body = "Tomaten brauchen zweimal in der Woche viel Wasser statt jeden Tag ein wenig. " * 12
+    card = '<div class="c"><a href="/{0}"><img src="x.jpg"></a><div><a href="/{0}">Diät {0}</a>'
+    card += "</div><div>Bis zu {0} kg in zwei Wochen, mit einem einfachen Plan.</div></div>"
+    deals = "".join(f"<p>{i}) Gießkanne Modell {i} aus Zink, zehn Liter, mit Brause</p><p><a href='https://amzn.to/{i}'>"
+                    f"https://amzn.to/{i}</a></p>" for i in range(1, 5))  # fmt: skip
+
+    def text(grid: str) -> str:
+        html = f"<html><body><h1>Gießen</h1><p>{body}</p>{grid}<p>{body}</p></body></html>"
+        return html_sections(html)[0].text
+
+    assert "kg in zwei Wochen" not in text("".join(card.format(i) for i in range(3)))
+    # two cards are not yet a grid, and a list whose links are their URLs lists sources
+    assert text("".join(card.format(i) for i in range(2))).count("kg in zwei Wochen") == 2
+    assert text(deals).count("Gießkanne Modell") == 4
+
+
 def test_boilerplate_precision_on_the_scrapinghub_pages_is_above_trafilaturas(data_dir, tmp_path):
     """Human-made article bodies; humpback keeps segments on about half the pages (headers and
     the paper's length limits), so both are compared on those pages."""

@@ -35,6 +35,9 @@ BLOCK_TAGS = {
 }  # fmt: skip
 MAX_BLOCK_LINK_SHARE = 0.5  # a block whose text is mostly links is a menu or a link list
 TEASER_CHARS = 600  # a linked header with less text under it is a link to another page (its blurb)
+# a grid of links to other pages, each a linked title (not a header) and a short blurb: this
+# many such pairs in a row, each blurb at most BLURB_CHARS
+BLURB_RUN, BLURB_CHARS = 3, 300
 # a short block with a clock time and no sentence end is a dateline ("Updated 6:55 AM | Nov 19"),
 # one with a copyright sign a site's notice: both in any language
 MAX_FURNITURE_LINE = 120
@@ -151,6 +154,7 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
     linked = [0, 0]  # open links, characters of link text in the current block
     lists: list[list] = []  # open lists: [ordered, items so far]
     item: list[str] = []  # the marker for the next text of an open list item
+    after_links: set[int] = set()  # indexes of the blocks that follow a block of links that went
 
     def emit(text: str, kind: str) -> None:
         if kinds and kinds[-1] == kind in ("item", "row"):
@@ -169,6 +173,8 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
         elif links and kinds and kinds[-1] == "text" and _label(blocks[-1][1]):
             blocks.pop()  # the label of links that went ("Related articles", "Lesen Sie auch")
             kinds.pop()
+        if links and "://" not in text:  # a linked title, not a bare URL (a listed source)
+            after_links.add(len(blocks))
         if text:
             item.clear()  # an item's marker goes on its first text, kept or not
         inline.clear()
@@ -237,7 +243,23 @@ def _blocks(root: LexborNode, deadline: Deadline, markdown: bool = True) -> list
                 stack.append(child)
                 child = child.prev
     flush()
+    _drop_blurbs(blocks, kinds, after_links)
     return _without_teasers_or_empty_headers(blocks, kinds)
+
+
+def _drop_blurbs(blocks: list[Block], kinds: list[str], after_links: set[int]) -> None:
+    """Drop the blurbs of a grid of links to other pages ("Popular", "Read also", in any
+    language): BLURB_RUN or more blocks in a row, each short and right after links that went."""
+    blurbs = [i in after_links and kinds[i] == "text" and len(blocks[i][1]) <= BLURB_CHARS
+              for i in range(len(blocks))]  # fmt: skip
+    end = len(blocks)
+    while end:
+        start = end
+        while start and blurbs[start - 1]:
+            start -= 1
+        if end - start >= BLURB_RUN:
+            del blocks[start:end], kinds[start:end]
+        end = start - 1 if start == end else start
 
 
 def _without_teasers_or_empty_headers(blocks: list[Block], kinds: list[str]) -> list[Block]:
