@@ -7,6 +7,7 @@ sidebar, comments, share buttons and the like; then blocks whose text is mostly 
 
 import re
 from functools import lru_cache
+from itertools import groupby
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -252,14 +253,10 @@ def _drop_blurbs(blocks: list[Block], kinds: list[str], after_links: set[int]) -
     language): BLURB_RUN or more blocks in a row, each short and right after links that went."""
     blurbs = [i in after_links and kinds[i] == "text" and len(blocks[i][1]) <= BLURB_CHARS
               for i in range(len(blocks))]  # fmt: skip
-    end = len(blocks)
-    while end:
-        start = end
-        while start and blurbs[start - 1]:
-            start -= 1
-        if end - start >= BLURB_RUN:
-            del blocks[start:end], kinds[start:end]
-        end = start - 1 if start == end else start
+    runs = [list(run) for blurb, run in groupby(range(len(blocks)), blurbs.__getitem__) if blurb]
+    for run in reversed(runs):  # from the end: deleting leaves the earlier indexes as they are
+        if len(run) >= BLURB_RUN:
+            del blocks[run[0] : run[-1] + 1], kinds[run[0] : run[-1] + 1]
 
 
 def _without_teasers_or_empty_headers(blocks: list[Block], kinds: list[str]) -> list[Block]:
