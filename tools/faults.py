@@ -131,7 +131,6 @@ def _warc_binary() -> bytes:
 
 SEGMENT_ONE = """
 import json, sys, time
-from apache_beam.options.pipeline_options import PipelineOptions
 from humpback.beam_pipelines import segment_pipeline
 from humpback.beam_pipelines.counting import counters, maxima
 from humpback.run.beam_run import new_pipeline
@@ -140,7 +139,7 @@ from humpback.run.memory import peak_resident_bytes
 from humpback.schemas.config import CorpusConfig, SegmentConfig
 from humpback.storage.shards import load_rows
 files, out = json.loads(sys.argv[1]), sys.argv[2]
-pipeline = new_pipeline(PipelineOptions([]))
+pipeline = new_pipeline()
 segment_pipeline.build(pipeline, CorpusConfig(paths=files), SegmentConfig(), out)
 start = time.monotonic()
 result = pipeline.run()

@@ -30,7 +30,7 @@ def new_pipeline(options: PipelineOptions | None = None) -> beam.Pipeline:
     The DirectRunner tries Prism first, downloading its binary from GitHub: a run that depends
     on the network, runs on another runner where there is one, and spends 0.16 CPU-s failing
     where there is none."""
-    options = options or PipelineOptions()
+    options = PipelineOptions([]) if options is None else options  # as Beam: not sys.argv
     if options.view_as(StandardOptions).runner:
         return beam.Pipeline(options=options)
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())

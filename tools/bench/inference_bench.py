@@ -23,7 +23,6 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import RunInference
-from apache_beam.options.pipeline_options import PipelineOptions
 from scipy.stats import spearmanr
 
 from humpback.beam_pipelines.counting import count, counters
@@ -103,7 +102,7 @@ def beam_run(handler: ChatModelHandler, model: str, prompts: list) -> tuple[int,
     """Generated tokens and seconds of RunInference on the local runner, less the model load
     (RunInference's own metric)."""
     start = time.perf_counter()
-    pipeline = new_pipeline(PipelineOptions([]))
+    pipeline = new_pipeline()
     _ = (
         pipeline
         | beam.Create([{"prompt": p} for p in prompts])
