@@ -10,7 +10,7 @@ import apache_beam as beam
 
 from humpback.beam_pipelines.counting import count, count_out, observe
 from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
-from humpback.beam_pipelines.io.documents import Document, ReadError
+from humpback.beam_pipelines.io.documents import Document, ReadError, cleaned
 from humpback.beam_pipelines.io.shards import write_shards
 from humpback.beam_pipelines.progress import ReportProgress
 from humpback.beam_pipelines.segment.budget import Deadline
@@ -23,6 +23,7 @@ from humpback.beam_pipelines.segment.text_segmenter import text_sections
 from humpback.inference.special_tokens import defuse
 from humpback.schemas.config import CorpusConfig, SegmentConfig
 from humpback.schemas.records import DeadLetter, Segment
+from humpback.schemas.text import SURROGATE, clean_text
 
 DEAD = DeadLetter.shard
 
@@ -51,13 +52,16 @@ class SegmentFile(beam.DoFn):
                 continue
             start = time.perf_counter()
             try:
-                found = self.sections(item)
+                item, changes = cleaned(item, self.corpus.text)
+                found = [self.cleaned(section, changes) for section in self.sections(item)]
             except Exception as err:  # noqa: BLE001 - one bad document must not stop the job
                 error = ReadError.of(path, item.record_offset, err)
                 yield beam.pvalue.TaggedOutput(DEAD, _dead(error))
                 continue
             finally:
                 observe("document_ms", round(1000 * (time.perf_counter() - start)))
+            for kind in sorted(changes):
+                count(f"normalised:{kind}")  # documents changed so
             if not found:
                 _drop("no_header" if item.markup == "html" else "no_text")
             for index, section in enumerate(found):
@@ -70,6 +74,18 @@ class SegmentFile(beam.DoFn):
                     count(f"filtered:{reason}")
                     continue
                 yield _segment(item, index, section, lang)
+
+    def cleaned(self, section: Section, changes: set[str]) -> Section:
+        """The section's text as records hold it: a page's entities can spell any character."""
+        text, header, *path = (
+            self.clean(t, changes) for t in (section.text, section.header, *section.header_path)
+        )
+        return Section(header, tuple(path), text)
+
+    def clean(self, text: str, changes: set[str]) -> str:
+        text, found = clean_text(text, self.corpus.text)
+        changes |= found
+        return text
 
     def sections(self, doc: Document) -> list[Section]:
         """The document's sections within its time budget (else OverBudget)."""
@@ -105,6 +121,17 @@ def _segment(doc: Document, index: int, section: Section, lang: str | None) -> d
     ).model_dump()
 
 
+def _listed(_, patterns: list[str]):
+    """(path, None) for each file; a dead letter for a name that is not valid UTF-8 (listed
+    with lone surrogates, it cannot be carried between steps)."""
+    for path in expand_paths(patterns):
+        if SURROGATE.search(path):
+            error = ReadError(path, 0, "InvalidFileName", "the file name is not valid UTF-8")
+            yield beam.pvalue.TaggedOutput(DEAD, _dead(error))
+        else:
+            yield path, None
+
+
 def _dead(err: ReadError) -> dict:
     count("in")
     count("dead_lettered")
@@ -122,10 +149,13 @@ def build(
 ) -> None:
     """Segments of the files `corpus.paths` match, listed by the workers (the job carries the
     globs, not a list of every file); `total_files` is for progress only."""
-    results = (
+    listed = (
         pipeline
         | "Start" >> beam.Impulse()
-        | "List files" >> beam.FlatMap(lambda _: [(p, None) for p in expand_paths(corpus.paths)])
+        | "List files" >> beam.FlatMap(_listed, corpus.paths).with_outputs(DEAD, main="files")
+    )
+    results = (
+        listed.files
         | "Spread files" >> beam.GroupByKey()  # over the workers, not on the one that listed them
         | "Files" >> beam.Keys()
         | "Progress" >> beam.ParDo(ReportProgress("segment", total_files, "files"))
@@ -135,4 +165,5 @@ def build(
     if cfg.dedup.exact or cfg.dedup.near or cfg.dedup.site_blocks:
         segments = segments | "Dedup" >> DropDuplicates(cfg.dedup, cfg.min_chars)
     write_shards(segments | "Count out" >> beam.Map(count_out), out_dir, Segment)
-    write_shards(results[DEAD], out_dir, DeadLetter)
+    dead = (results[DEAD], listed[DEAD]) | "Dead letters" >> beam.Flatten()
+    write_shards(dead, out_dir, DeadLetter)

@@ -26,6 +26,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TextConfig(Strict):
+    """How text is normalised where it enters: control characters (but tab and newline) and
+    terminal escapes always go, line breaks become newlines; counted as `normalised:<kind>`."""
+
+    surrogates: Literal["replace", "dead_letter"] = Field(
+        "replace", description="a lone surrogate (a broken JSON escape): U+FFFD, or a dead letter"
+    )
+    remove_bidi_controls: bool = Field(True, description="bidi embeddings, overrides, isolates")
+    remove_invisible: bool = Field(
+        True, description="zero-width space, soft hyphen, BOM, tag characters (not ZWJ / ZWNJ)"
+    )
+    nfc: bool = Field(True, description="Unicode normalisation form C")
+
+
 class SeedConfig(Strict):
     path: str = Field(description="JSONL or Parquet (any fsspec URL), or hf:<dataset id>")
     instruction_field: str = "instruction"
@@ -35,6 +49,7 @@ class SeedConfig(Strict):
     holdout: int = Field(
         40, ge=0, description="pairs (a seeded draw) kept out of training to measure the method"
     )
+    text: TextConfig = TextConfig()
 
 
 class CorpusConfig(Strict):
@@ -58,6 +73,7 @@ class CorpusConfig(Strict):
         description="a gzip or zstd file that expands more (past 64 MB) is a decompression bomb: "
         "a dead letter at the byte offset reached",
     )
+    text: TextConfig = TextConfig()
 
 
 class NearDedupConfig(Strict):

@@ -7,6 +7,8 @@ from typing import ClassVar
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
+from humpback.schemas.text import valid_unicode
+
 
 class Record(BaseModel):
     """A row of a stage's Parquet shards, `<shard>-SSSSS-of-NNNNN.parquet`."""
@@ -145,9 +147,11 @@ class DeadLetter(Record):
 
     @classmethod
     def row(cls, stage: str, input_id: str, error: str, message: str = "", raw: str = "") -> dict:
-        """A dead letter as a shard row; the message and the raw input are cut to a bounded size."""
+        """A dead letter as a shard row; the message and the raw input are cut to a bounded size
+        and hold no lone surrogate (they may quote the text that had one)."""
+        message, raw = valid_unicode(message[:1000]), valid_unicode(raw[:2000])
         return cls(
-            stage=stage, input_id=input_id, error=error, message=message[:1000], raw=raw[:2000]
+            stage=stage, input_id=valid_unicode(input_id), error=error, message=message, raw=raw
         ).model_dump()
 
 

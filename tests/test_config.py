@@ -62,6 +62,25 @@ def test_cli_validate_exits_non_zero_naming_the_field(tmp_path):
     assert "seed.output_feild: Extra inputs are not permitted" in result.stderr
 
 
+@pytest.mark.parametrize("where", ["file", "under_a_file"])
+def test_a_run_dir_that_cannot_be_written_is_a_one_line_error(tmp_path, where):
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a folder")
+    run_dir = blocker if where == "file" else blocker / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "humpback", "run", str(QUICKSTART), "--set", f"run_dir={run_dir}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: run_dir: {run_dir} cannot be written (File exists)"
+        if where == "file"
+        else f"error: run_dir: {run_dir} cannot be written (Not a directory)"
+    ]
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_run_config_is_valid(path):
     load_config(path)

@@ -51,6 +51,10 @@ def test_every_fault_is_read_filtered_or_dead_lettered_with_file_offset_and_reas
     for name, expected in DEAD.items():
         assert errors[name] & expected, (name, errors[name])
     assert counts["dead_lettered"] == len(result["dead"])
+    normalised = {k for k in counts["detail"] if k.startswith("normalised:")}
+    kinds = ["surrogates", "terminal_escapes", "bidi_controls", "invisible_characters",
+             "control_characters"]  # fmt: skip
+    assert {f"normalised:{kind}" for kind in kinds} <= normalised
     assert result["segments"] + counts["duplicates"] >= 10  # good rows around bad ones: kept
     assert result["peak_mb"] < MEMORY_CAP_MB  # a 100 MB record and 1 GiB bombs never held
     assert 0 < result["slowest_document_ms"] < 1000 * BUDGET_S  # the deep page is refused

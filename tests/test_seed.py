@@ -10,7 +10,7 @@ from humpback.schemas.config import SeedConfig
 def test_real_seed_file_loads_with_the_evaluation_prompts_excluded(data_dir):
     path = str(data_dir / "seed/oasst_first_turn_rank0.jsonl")
     rows = read_raw_rows(path)
-    pairs, dead, filtered = select_seed_pairs(
+    pairs, dead, filtered, _ = select_seed_pairs(
         rows, SeedConfig(path=path, exclude_field="in_alpaca_eval")
     )
     assert len(rows) == 94 and filtered == {"excluded": 6} and not dead
@@ -29,7 +29,7 @@ def test_bad_rows_are_dead_lettered_with_the_reason(tmp_path):
     ]
     path.write_bytes(gzip.compress("\n".join(lines).encode()))
     rows = read_raw_rows(str(path))
-    pairs, dead, filtered = select_seed_pairs(rows, SeedConfig(path=str(path), limit=2))
+    pairs, dead, filtered, _ = select_seed_pairs(rows, SeedConfig(path=str(path), limit=2))
     assert [p["instruction"] for p in pairs] == ["Q1", "Q5"]
     assert filtered == {"over_limit": 1}
     assert [d["message"] for d in dead][:2] == [
@@ -47,7 +47,7 @@ def test_parquet_seed_files_load(tmp_path):
     path = tmp_path / "seed.parquet"
     pq.write_table(pa.Table.from_pylist([{"prompt": "Q", "answer": "A"}]), path)
     cfg = SeedConfig(path=str(path), instruction_field="prompt", output_field="answer")
-    pairs, dead, _ = select_seed_pairs(read_raw_rows(str(path)), cfg)
+    pairs, dead, *_ = select_seed_pairs(read_raw_rows(str(path)), cfg)
     assert pairs[0]["instruction"] == "Q" and pairs[0]["output"] == "A" and not dead
 
 

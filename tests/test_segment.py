@@ -3,8 +3,6 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.prism_runner import PrismRunner
 
-from humpback.beam_pipelines import segment_pipeline
-from humpback.beam_pipelines.counting import run_and_count
 from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
 from humpback.beam_pipelines.io.documents import Document
 from humpback.beam_pipelines.segment.charsets import decode
@@ -12,11 +10,9 @@ from humpback.beam_pipelines.segment.filters import drop_reason, segment_filters
 from humpback.beam_pipelines.segment.html_segmenter import html_sections
 from humpback.beam_pipelines.segment.sections import Section
 from humpback.run.beam_run import new_pipeline
-from humpback.run.manifest import counts_from
 from humpback.schemas.config import CorpusConfig, SegmentConfig
-from humpback.storage.shards import load_rows
+from tests.segment_run import CORPUS, run_segment
 
-CORPUS = CorpusConfig(paths=["-"])
 PAGE = """<html><head><style>h1 {color: red}</style><script>var x = "<h2>no</h2>";</script></head>
 <body><nav><h2>Menu</h2><a href="/">Home</a></nav>
 <h1>Growing tomatoes</h1><p>Intro text.</p>
@@ -59,21 +55,9 @@ def test_filters_drop_with_a_reason(header, text, reason):
     assert drop_reason(section, segment_filters(SegmentConfig())) == reason
 
 
-def _run_segment(files, out_dir, cfg: SegmentConfig | None = None, corpus=CORPUS, **opts):
-    pipeline = new_pipeline(PipelineOptions([], **opts))
-    corpus = corpus.model_copy(update={"paths": files})
-    segment_pipeline.build(pipeline, corpus, cfg or SegmentConfig(), str(out_dir))
-    counts = counts_from(run_and_count(pipeline))  # raises unless the counts reconcile
-    return (
-        counts,
-        load_rows(f"{out_dir}/segments-*.parquet"),
-        load_rows(f"{out_dir}/dead_letter-*.parquet"),
-    )
-
-
 def test_segment_pipeline_on_real_warc_files(data_dir, tmp_path):
     files = expand_paths([str(data_dir / "web/warc/english-pages-*.warc.gz")])
-    counts, segments, dead = _run_segment(files, tmp_path)
+    counts, segments, dead = run_segment(files, tmp_path)
     assert len(segments) == counts["out"] > 50
     assert counts["filtered"]["too_short"] > 0 and not dead
     assert len({s["id"] for s in segments}) == len(segments)
@@ -85,24 +69,24 @@ def test_segment_pipeline_on_real_warc_files(data_dir, tmp_path):
 
 def test_exact_duplicates_are_counted_not_lost(data_dir, tmp_path):
     file = str(data_dir / "web/warc/english-pages-0001.warc.gz")
-    single, segments, _ = _run_segment([file], tmp_path / "one")
+    single, segments, _ = run_segment([file], tmp_path / "one")
     copy = tmp_path / "copy.warc.gz"
     copy.write_bytes((data_dir / "web/warc/english-pages-0001.warc.gz").read_bytes())
-    double, again, _ = _run_segment([file, str(copy)], tmp_path / "two")
+    double, again, _ = run_segment([file, str(copy)], tmp_path / "two")
     assert double["out"] == single["out"] == len(again) == len(segments)
     assert double["duplicates"] == single["out"] + single["duplicates"] * 2
 
 
 def test_workers_read_a_file_that_two_globs_match_once(data_dir, tmp_path):
     file = str(data_dir / "web/warc/english-pages-0001.warc.gz")
-    single, segments, _ = _run_segment([file], tmp_path / "one")
-    both, again, _ = _run_segment([file, file.replace("0001", "000[1]")], tmp_path / "two")
+    single, segments, _ = run_segment([file], tmp_path / "one")
+    both, again, _ = run_segment([file, file.replace("0001", "000[1]")], tmp_path / "two")
     assert both == single and sorted(s["id"] for s in again) == sorted(s["id"] for s in segments)
 
 
 def test_every_edge_case_file_is_read_or_dead_lettered(data_dir, tmp_path):
     files = expand_paths([str(data_dir / "web/edge-cases/*")])
-    counts, segments, dead = _run_segment(files, tmp_path)  # raises unless counts reconcile
+    counts, segments, dead = run_segment(files, tmp_path)  # raises unless counts reconcile
     assert counts["dead_lettered"] == len(dead) == 5
     assert all(d["stage"] == "segment" and "@" in d["input_id"] and d["error"] for d in dead)
     dead_files = {d["input_id"].rsplit("/", 1)[-1].split("@")[0] for d in dead}
@@ -127,7 +111,7 @@ def test_a_pattern_matching_nothing_is_an_error(tmp_path):
 
 def test_plain_html_pages_are_segmented(data_dir, tmp_path):
     files = expand_paths([str(data_dir / "web/html/readability/*/source.html")])
-    counts, segments, dead = _run_segment(files, tmp_path)
+    counts, segments, dead = run_segment(files, tmp_path)
     assert counts["detail"]["documents"] == len(files) > 50 and not dead
     assert len(segments) > 20
     assert {s["source_file"] for s in segments} <= set(files)
@@ -183,7 +167,7 @@ def test_text_corpora_are_segmented_with_the_text_fallback(tmp_path):
     (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     corpus = CorpusConfig(paths=["-"], title_field="title")
     exact_only = SegmentConfig(dedup={"exact": True, "near": None, "site_blocks": None})
-    counts, segments, _ = _run_segment(
+    counts, segments, _ = run_segment(
         [str(tmp_path / "c.jsonl")], tmp_path / "out", corpus=corpus, cfg=exact_only
     )
     assert counts["detail"]["documents"] == 3 and counts["out"] == len(segments) == 4
@@ -192,7 +176,7 @@ def test_text_corpora_are_segmented_with_the_text_fallback(tmp_path):
     assert ("Doc 1", "How to cook rice 1") in paths
     assert [p[1] for p in paths].count("Serving the dish") == 1  # whichever id is smallest
     # by default a text on three pages of one site is its furniture: the kept copy goes too
-    counts, segments, _ = _run_segment(
+    counts, segments, _ = run_segment(
         [str(tmp_path / "c.jsonl")], tmp_path / "out2", corpus=corpus
     )
     assert counts["out"] == len(segments) == 3 and counts["duplicates"] == 2
@@ -205,15 +189,15 @@ def test_text_corpora_are_segmented_with_the_text_fallback(tmp_path):
 def test_the_language_filter_keeps_the_configured_languages(data_dir, tmp_path):
     files = [str(data_dir / f"web/warc/{n}.warc.gz") for n in ("cc-main-2020-34-excerpt",
                                                             "english-pages-0000")]  # fmt: skip
-    counts, segments, _ = _run_segment(files, tmp_path, cfg=SegmentConfig(languages=["en"]))
+    counts, segments, _ = run_segment(files, tmp_path, cfg=SegmentConfig(languages=["en"]))
     assert counts["filtered"]["language"] > 0 and segments
     assert {s["lang"] for s in segments} == {"en"}
 
 
 def test_multi_processing_workers_give_the_same_segments(data_dir, tmp_path):
     files = expand_paths([str(data_dir / "web/warc/*.warc.gz")])
-    one, segments, _ = _run_segment(files, tmp_path / "one")
-    two, again, _ = _run_segment(
+    one, segments, _ = run_segment(files, tmp_path / "one")
+    two, again, _ = run_segment(
         files, tmp_path / "two", direct_num_workers=2, direct_running_mode="multi_processing"
     )
     assert one == two and one["out"] > 50
@@ -232,7 +216,7 @@ def test_a_run_that_names_no_runner_never_tries_prism(data_dir, tmp_path, monkey
 
     monkeypatch.setattr(PrismRunner, "run_pipeline", prism)
     files = expand_paths([str(data_dir / "web/warc/english-pages-*.warc.gz")])
-    counts, segments, _ = _run_segment(files, tmp_path / "local")
+    counts, segments, _ = run_segment(files, tmp_path / "local")
     assert not tried and counts["out"] == len(segments) > 0
     named = new_pipeline(PipelineOptions(["--runner=DirectRunner"]))
     named | beam.Create([1]) | beam.Map(lambda x: x)  # noqa: B018 - a transform, applied
@@ -244,7 +228,7 @@ def test_boilerplate_precision_on_the_readability_pages(data_dir, tmp_path):
     from tools.bench.boilerplate import by_page, precision_recall, readability_references
 
     references = readability_references(data_dir / "web/html/readability")
-    _, segments, _ = _run_segment(sorted(references), tmp_path)
+    _, segments, _ = run_segment(sorted(references), tmp_path)
     precision, recall = precision_recall(by_page(segments), references)
     assert precision > 0.94 and recall > 0.3
 
@@ -337,7 +321,7 @@ def test_boilerplate_precision_on_the_scrapinghub_pages_is_above_trafilaturas(da
     )
 
     references = scrapinghub_references(data_dir / "web/html/scrapinghub")
-    _, segments, _ = _run_segment(sorted(references), tmp_path)
+    _, segments, _ = run_segment(sorted(references), tmp_path)
     text = by_page(segments)
     kept = {page: references[page] for page in text}
     baseline = {page: trafilatura.extract(decode(page_html(page), None, html=True)) or ""

@@ -104,6 +104,18 @@ def make_fault_corpus(folder: Path) -> dict[str, str]:
         ),
         "nul-bytes.html": (PAGE.replace("<p>", "<p>\0\0").encode() + b"\0" * 1024,
                            "NUL bytes in a page"),
+        "surrogates.jsonl": (
+            _rows(1) + b'{"id": "s\\udcff", "url": "https://e.org/\\ud800", "text": "# Broken '
+            b'emoji \\ud83d\\n\\n' + _varied(50).encode() + b' \\ude00"}\n' + _rows(1, 1),
+            "lone surrogate escapes in a text, an id and a URL (valid JSON) among good rows",
+        ),
+        "controls.html": (
+            ("<html><body><h1>Watering\u202e tomatoes&#x1b;[2J</h1><p>\x1b]0;pwned\x07"
+             + _varied(60).replace(". ", ".\u200b\x1b[31m ")
+             + "&#x202E;&#7;</p></body></html>").encode(),
+            "terminal escapes, a bidi override, zero-width spaces and control characters, raw "
+            "and as entities",
+        ),
         "bomb.jsonl.gz": (_bomb_gzip(1 << 30), "1 GiB of zeros in gzip"),
         "bomb.jsonl.zst": (_bomb_zstd(1 << 30), "1 GiB of zeros in zstd"),
     }  # fmt: skip
@@ -169,16 +181,22 @@ def segment_in_process(files: list[str], out_dir: str) -> dict:
 def main() -> None:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()) / "faults"
     faults = make_fault_corpus(folder)
-    print("| fault | records | kept | filtered | dead-lettered (reason) | reconciles | peak MB |"
-          " slowest document ms | pipeline s |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    print("| fault | records | kept | filtered | dead-lettered (reason) | normalised | reconciles |"
+          " peak MB | slowest document ms | pipeline s |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     for name, what in faults.items():
         result = segment_in_process([str(folder / name)], f"{folder}.out/{name}")
         c = result["counts"]
         reasons = sorted({d["error"] for d in result["dead"]})
         filtered = ", ".join(f"{k} {v}" for k, v in sorted(c["filtered"].items()))
         docs = result["raw"].get("documents", 0)
+        normalised = ", ".join(
+            f"{k.split(':', 1)[1]} {v}" for k, v in sorted(c["detail"].items())
+            if k.startswith("normalised:")
+        )  # fmt: skip
         print(f"| {name}: {what} | {docs} documents, {c['in']} in | {c['out']} | "
-              f"{filtered or 0} | {c['dead_lettered']} {' '.join(reasons)} | yes "
+              f"{filtered or 0} | {c['dead_lettered']} {' '.join(reasons)} "
+              f"| {normalised or '-'} | yes "
               f"| {result['peak_mb']:.0f} | {result['slowest_document_ms']} "
               f"| {result['wall_s']:.1f} |")  # fmt: skip
 

@@ -9,7 +9,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO, Literal
 
 import fsspec
@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import zstandard
 from isal import igzip
 
-from humpback.schemas.config import CorpusConfig
+from humpback.schemas.config import CorpusConfig, TextConfig
+from humpback.schemas.text import clean_text
 
 Markup = Literal["html", "text"]
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
@@ -35,6 +36,17 @@ class Document:
     source_file: str
     record_offset: int  # byte offset of a WARC record, row number in JSONL / Parquet, 0 in a file
     title: str | None = None
+
+
+def cleaned(doc: Document, cfg: TextConfig) -> tuple[Document, set[str]]:
+    """The document with its text fields normalised (humpback.schemas.text), and the kinds of
+    change made; raises InvalidText where a lone surrogate is to be a dead letter."""
+    fields, changes = {}, set()
+    for name in ("url", "document_id", "title", "content"):
+        if isinstance(value := getattr(doc, name), str):
+            fields[name], found = clean_text(value, cfg)
+            changes |= found
+    return replace(doc, **fields), changes
 
 
 @dataclass(frozen=True)

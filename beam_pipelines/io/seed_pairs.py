@@ -9,6 +9,7 @@ import fsspec
 from humpback.schemas.config import SeedConfig
 from humpback.schemas.errors import InputNotFound
 from humpback.schemas.records import DeadLetter, SeedPair
+from humpback.schemas.text import InvalidText, clean_text
 from humpback.storage.shards import read_parquet_rows
 
 HF_PREFIX = "hf:"
@@ -26,21 +27,33 @@ def read_raw_rows(path: str) -> list[dict]:
     if path.endswith(".parquet"):
         return read_parquet_rows(path)
     rows = []
-    with fsspec.open(path, "rt", compression="infer", encoding="utf-8") as f:
+    with fsspec.open(path, "rb", compression="infer") as f:
         for n, line in enumerate(f):
             if line.strip():
                 try:
                     rows.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    rows.append({"__error__": f"line {n + 1}: {err}", "__raw__": line.rstrip()})
+                except ValueError as err:  # not JSON, or not UTF-8
+                    raw = line.decode("utf-8", "replace").rstrip()
+                    rows.append({"__error__": f"line {n + 1}: {err}", "__raw__": raw})
     return rows
 
 
-def select_seed_pairs(rows: list[dict], cfg: SeedConfig) -> tuple[list[dict], list[dict], dict]:
-    """Valid pairs, dead letters for invalid rows, and counts of rows filtered by reason."""
-    pairs, dead, filtered = [], [], {}
+def select_seed_pairs(
+    rows: list[dict], cfg: SeedConfig
+) -> tuple[list[dict], list[dict], dict, dict]:
+    """Valid pairs (their text normalised), dead letters for invalid rows, counts of rows
+    filtered by reason, and counts of pairs normalised by the kind of change."""
+    pairs, dead, filtered, normalised = [], [], {}, {}
     for n, row in enumerate(rows):
         instruction, output = row.get(cfg.instruction_field), row.get(cfg.output_field)
+        try:
+            (instruction, changes), (output, more) = (
+                clean_text(v, cfg.text) if isinstance(v, str) else (v, set())
+                for v in (instruction, output)
+            )
+        except InvalidText as err:
+            dead.append(DeadLetter.row("seed", f"{cfg.path}#{n}", "InvalidText", str(err)))
+            continue
         problem = row.get("__error__") or next(
             (
                 f"field {name!r} must be a non-empty string"
@@ -60,13 +73,15 @@ def select_seed_pairs(rows: list[dict], cfg: SeedConfig) -> tuple[list[dict], li
         elif cfg.limit is not None and len(pairs) >= cfg.limit:
             filtered["over_limit"] = filtered.get("over_limit", 0) + 1
         else:
+            for kind in changes | more:
+                normalised[kind] = normalised.get(kind, 0) + 1
             key = hashlib.sha1(f"{instruction}\x00{output}".encode()).hexdigest()[:16]
             pairs.append(
                 SeedPair(
                     id=key, instruction=instruction, output=output, source=cfg.path
                 ).model_dump()
             )
-    return pairs, dead, filtered
+    return pairs, dead, filtered, normalised
 
 
 def split_holdout(pairs: list[dict], n: int) -> tuple[list[dict], list[dict]]:

@@ -236,9 +236,13 @@ def _save_config(config: RunConfig) -> None:
     import yaml
 
     fs, _, (run_dir,) = fsspec.get_fs_token_paths(config.run_dir)
-    fs.makedirs(run_dir, exist_ok=True)
     text = yaml.safe_dump(redact_secrets(config.model_dump(mode="json")), sort_keys=False)
-    fs.pipe_file(f"{run_dir}/config.yaml", text.encode())
+    try:
+        fs.makedirs(run_dir, exist_ok=True)
+        fs.pipe_file(f"{run_dir}/config.yaml", text.encode())
+    except OSError as err:  # a file in the way, no permission, a read-only file system
+        reason = err.strerror or type(err).__name__
+        raise UserError(f"run_dir: {config.run_dir} cannot be written ({reason})") from err
 
 
 if __name__ == "__main__":

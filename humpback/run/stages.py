@@ -131,7 +131,7 @@ def offline_jobs(config: RunConfig) -> dict[str, Callable[[StageRun], Build]]:
 def run_seed(run: StageRun) -> StageResult:
     cfg = run.config.seed
     rows = read_raw_rows(cfg.path)
-    pairs, dead, filtered = select_seed_pairs(rows, cfg)
+    pairs, dead, filtered, normalised = select_seed_pairs(rows, cfg)
     overlap = eval_overlap(run.config)
     if overlap is not None:
         kept = [p for p in pairs if not overlap(p["instruction"])]
@@ -146,7 +146,8 @@ def run_seed(run: StageRun) -> StageResult:
     write_rows(dead, run.folder, DeadLetter)
     counts = {"in": len(rows), "out": len(pairs) + len(heldout), "held_out": len(heldout),
               "dead_lettered": len(dead)}  # fmt: skip
-    return StageResult({**counts, **{f"filtered:{k}": v for k, v in filtered.items()}})
+    counts |= {f"filtered:{k}": v for k, v in filtered.items()}
+    return StageResult(counts | {f"normalised:{k}": v for k, v in normalised.items()})
 
 
 def run_training(run: StageRun, role: str, augmented: int | None = None) -> StageResult:

@@ -32,7 +32,7 @@ def measure(mode: str, model: str, steps: int, batch: int, length: int) -> dict:
     from humpback.training.sft import train
 
     seed = SeedConfig(path=str(DATA / "seed/lima_single_turn.jsonl"))
-    pairs, _, _ = select_seed_pairs(read_raw_rows(seed.path), seed)
+    pairs, *_ = select_seed_pairs(read_raw_rows(seed.path), seed)
     work = tempfile.mkdtemp(prefix="humpback-bench-")
     hp = TrainingConfig(max_steps=steps, batch_size=batch, max_length=length, save_steps=10**6,
                         lora=LoraSettings() if mode == "lora" else None)  # fmt: skip
