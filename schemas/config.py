@@ -468,6 +468,18 @@ class BeamConfig(Strict):
         return flags
 
 
+class DatasetCardConfig(Strict):
+    """What `humpback export` writes into the dataset card's metadata."""
+
+    name: str | None = Field(None, description="the card's title; unset: the run folder's name")
+    license: str = Field(
+        "other", description="a Hub licence id; web text keeps its authors' rights: check yours"
+    )
+    language: list[str] | None = Field(
+        None, description="ISO 639-1 codes; unset: segment.languages, where set"
+    )
+
+
 class RunConfig(Strict):
     run_dir: str
     base_model: str = "embedded:SmolLM2-135M-Instruct"
@@ -488,6 +500,7 @@ class RunConfig(Strict):
     evaluate: EvaluateConfig = EvaluateConfig()
     judge: JudgeConfig = JudgeConfig()
     beam: BeamConfig = BeamConfig()
+    dataset: DatasetCardConfig = DatasetCardConfig()
 
     @model_validator(mode="after")
     def _likelihood_backends(self) -> "RunConfig":

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from humpback.schemas.config import ConfigError, load_config
 
@@ -116,3 +117,36 @@ def test_each_backend_reads_its_own_section_or_its_defaults():
     assert config.augment.settings.concurrency == 4
     assert config.curate.settings.device == "cpu"
     assert load_config(QUICKSTART).augment.settings.length_sort_window == 4
+
+
+def test_config_lists_every_option_with_its_type_default_and_description():
+    result = subprocess.run([sys.executable, "-m", "humpback", "config", "curate"],
+                            capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()[1:]}
+    assert all(name.startswith("curate") for name in lines)
+    assert lines["curate.k"].split()[:2] == ["int", "5"] and "keep candidates" in lines["curate.k"]
+    assert lines["curate.mode"].startswith("generate | logprobs | likelihood | combined")
+    assert "curate.openai.timeout_s" in lines and "curate.sampling.max_new_tokens" in lines
+    wrong = subprocess.run([sys.executable, "-m", "humpback", "config", "curat"],
+                           capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert wrong.returncode == 2 and "no config section 'curat'" in wrong.stderr
+
+
+def test_every_config_field_is_listed_with_a_type():
+    from humpback.schemas.options import options
+
+    listed = {path: kind for path, kind, _, _ in options()}
+    assert listed["corpus.text.surrogates"] == "replace | dead_letter"
+    assert listed["segment.dedup.near.bands"] == "int" and listed["dataset.license"] == "str"
+    assert all(kind for kind in listed.values())
+
+
+def test_validate_prints_the_resolved_config():
+    command = [sys.executable, "-m", "humpback", "validate", str(QUICKSTART), "--set", "curate.k=4"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)
+    assert resolved["curate"]["k"] == 4 and "${" not in result.stdout
+    assert resolved == load_config(QUICKSTART, ["curate.k=4"]).model_dump(mode="json")
+    assert result.stdout.strip().splitlines()[-1].startswith(f"# {QUICKSTART}: valid; stages:")

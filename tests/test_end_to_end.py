@@ -366,3 +366,29 @@ def test_killed_at_a_random_point_of_curate_then_rerun_gives_the_same_curated_se
                            text=True)  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert outcome(run_dir, ["curate_1"]) == outcome(finished_run, ["curate_1"])
+
+
+def test_export_writes_a_dataset_folder_that_datasets_and_the_hub_card_read(finished_run, tmp_path):
+    from datasets import load_dataset
+    from huggingface_hub import DatasetCard
+
+    out = tmp_path / "dataset"
+    result = humpback("export", str(finished_run), str(out), "--with-seed")
+    assert result.returncode == 0, result.stderr[-3000:]
+    curated = manifests(finished_run)["curate_1"]["counts"]["out"]
+    seed = manifests(finished_run)["seed"]["counts"]["out"] - 4  # less the held-out pairs
+    loaded = load_dataset(str(out))  # the folder alone: its card names the files and split
+    assert list(loaded) == ["train"] and loaded["train"].num_rows == curated + seed
+    assert loaded["train"].features["messages"].feature["role"].dtype == "string"
+    sources = loaded["train"]["source"]
+    assert sources.count("seed") == seed and len(sources) - seed == curated
+    card = DatasetCard.load(out / "README.md")
+    meta = card.data.to_dict()
+    assert meta["license"] == "other" and meta["task_categories"] == ["text-generation"]
+    assert meta["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train-*"}
+    assert meta["dataset_info"]["splits"][0]["num_examples"] == curated + seed
+    assert {f["name"] for f in meta["dataset_info"]["features"]} >= {"messages", "source", "url"}
+    assert f"curate_1 kept {curated} of" in card.text and "| augment |" in card.text
+    assert (out / "config.yaml").read_text() == (finished_run / "config.yaml").read_text()
+    missing = humpback("export", str(finished_run), str(tmp_path / "x"), "--iteration", "3")
+    assert missing.returncode == 2 and "curate_3 has not finished" in missing.stderr

@@ -21,7 +21,9 @@ USAGE = """humpback run CONFIG [--only STAGE | --until STAGE] [--force STAGE ...
        humpback measure RUN_DIR [--set k=v ...]
        humpback report RUN_DIR [-o FILE]
        humpback dataflow-job CONFIG [--set k=v ...] [-- BEAM_ARGS]
-       humpback sample STAGE_DIR [--name SHARDS] [-n N] [--seed S]"""
+       humpback sample STAGE_DIR [--name SHARDS] [-n N] [--seed S]
+       humpback export RUN_DIR OUT [--iteration T] [--with-seed]
+       humpback config [SECTION]"""
 
 
 class _WithoutBeamImportNoise(logging.Filter):
@@ -101,15 +103,50 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--chars", type=int, default=300, help="show this much of each field")
     sample.set_defaults(command=cmd_sample)
+    export = add("export", help="write a run's curated pairs as a Hugging Face dataset folder "
+                 "(data/train-*.parquet, a dataset card, the config)")  # fmt: skip
+    export.add_argument("run_dir")
+    export.add_argument("out", help="the folder to write (any fsspec URL)")
+    export.add_argument("--iteration", type=int, help="default: the last curated one")
+    export.add_argument("--with-seed", action="store_true", help="the seed pairs too, tagged")
+    export.set_defaults(command=cmd_export)
+    options = add("config", help="every config option with its type, default and description")
+    options.add_argument("section", nargs="?", help="one section (curate, segment, ...)")
+    options.set_defaults(command=cmd_config)
     return parser
+
+
+def cmd_export(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from humpback.run.export import export_dataset
+
+    done = export_dataset(args.run_dir, args.out, args.iteration, args.with_seed)
+    print(f"{done['rows']} rows of iteration {done['iteration']} in {args.out}:")
+    print("\n".join(f"  {f}" for f in done["files"]))
+    print(f"open: datasets.load_dataset({args.out!r}); upload: huggingface-cli upload "
+          f"--repo-type dataset USER/NAME {args.out}")  # fmt: skip
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from humpback.schemas.options import options_of
+
+    rows = [("option", "type", "default", "description"), *options_of(args.section)]
+    widths = [min(max(len(r[i]) for r in rows), cap) for i, cap in enumerate((44, 28, 24))]
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row[:3], widths, strict=True)), row[3])
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace, _beam_args: list[str]) -> int:
     config = load_config(args.config, args.overrides)
+    import yaml
+
     from humpback.run.stages import build_stages
 
     names = [s.name for s in build_stages(config)]
-    print(f"{args.config}: valid; stages: {' -> '.join(names)}")
+    resolved = redact_secrets(config.model_dump(mode="json"))
+    print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
+    print(f"# {args.config}: valid; stages: {' -> '.join(names)}")
     return 0
 
 

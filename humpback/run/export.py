@@ -1,0 +1,196 @@
+"""`humpback export RUN_DIR OUT`: a run's curated pairs as a Hugging Face dataset folder that
+`datasets.load_dataset(OUT)` opens as it is: `data/train-*.parquet`, a dataset card
+(`README.md`) made from the run's manifests, and the run's `config.yaml`."""
+
+import hashlib
+import random
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from humpback.run.manifest import read_manifest
+from humpback.schemas.config import RunConfig
+from humpback.schemas.errors import UserError
+from humpback.schemas.records import SeedPair, SFTExample
+from humpback.storage.folders import read_text, write_text
+from humpback.storage.shards import load_rows, shard_pattern
+from humpback.tasks.tags import tagged
+
+SHARD = "data/train-00000-of-00001.parquet"
+COUNT_HEADER = "| stage | in | out | filtered | duplicates | dead-lettered |\n" + "|---" * 6 + "|"
+
+
+def export_dataset(run_dir: str, out: str, iteration: int | None = None,
+                   with_seed: bool = False) -> dict:  # fmt: skip
+    """Write the dataset folder of iteration `iteration` (default: the last curated one);
+    returns {"rows": ..., "iteration": ..., "files": [...]}."""
+    run_dir = run_dir.rstrip("/")
+    text = read_text(f"{run_dir}/config.yaml")
+    if text is None:
+        raise UserError(f"{run_dir}: no config.yaml; is it a run folder (humpback run wrote it)?")
+    config = RunConfig.model_validate(yaml.safe_load(text))
+    curated = [t for t in range(1, config.iterations + 1)
+               if read_manifest(f"{run_dir}/curate_{t}") is not None]  # fmt: skip
+    if not curated:
+        raise UserError(f"{run_dir}: no curate stage has finished; run it first")
+    t = curated[-1] if iteration is None else iteration
+    if t not in curated:
+        raise UserError(f"--iteration {t}: curate_{t} has not finished (done: {curated})")
+    rows = load_rows(shard_pattern(f"{run_dir}/curate_{t}", SFTExample.shard))
+    seed = _seed_examples(run_dir, config) if with_seed else []
+    table = pa.Table.from_pylist(seed + rows, schema=SFTExample.arrow_schema())
+    out = out.rstrip("/")
+    with fsspec.open(f"{out}/{SHARD}", "wb", auto_mkdir=True) as f:
+        pq.write_table(table, f)
+    write_text(f"{out}/config.yaml", text)
+    write_text(f"{out}/README.md", dataset_card(run_dir, config, t, table, len(seed), text))
+    return {"rows": table.num_rows, "iteration": t,
+            "files": [f"{out}/README.md", f"{out}/config.yaml", f"{out}/{SHARD}"]}  # fmt: skip
+
+
+def _seed_examples(run_dir: str, config: RunConfig) -> list[dict]:
+    """The training seed pairs as the SFT job sees them: tagged as the assistant's style."""
+    tags = config.tags
+    return [
+        SFTExample(
+            messages=[*tagged(p["instruction"], tags.seed, tags.style),
+                      {"role": "assistant", "content": p["output"]}],
+            source="seed", score=None, iteration=None, segment_id=None, url=None,
+        ).model_dump()
+        for p in load_rows(shard_pattern(f"{run_dir}/seed", SeedPair.shard))
+    ]  # fmt: skip
+
+
+def dataset_card(run_dir: str, config: RunConfig, t: int, table: pa.Table, n_seed: int,
+                 config_text: str) -> str:  # fmt: skip
+    """The card: YAML metadata (configs, dataset_info, licence, task) and how the data was made."""
+    from datasets import DatasetInfo, Features, SplitDict, SplitInfo
+    from datasets.info import DatasetInfosDict
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCardData
+
+    name = config.dataset.name or run_dir.rsplit("/", 1)[-1]
+    n = table.num_rows
+    data = DatasetCardData(
+        pretty_name=name,
+        license=config.dataset.license,
+        language=config.dataset.language or config.segment.languages or None,
+        task_categories=["text-generation"],
+        tags=["instruction-backtranslation", "humpback", "synthetic", "sft"],
+        size_categories=[_size_category(n)],
+    )
+    MetadataConfigs({"default": {"data_files": [{"split": "train", "path": "data/train-*"}]}}
+                    ).to_dataset_card_data(data)  # fmt: skip
+    splits = SplitDict({"train": SplitInfo("train", num_bytes=table.nbytes, num_examples=n)})
+    info = DatasetInfo(features=Features.from_arrow_schema(table.schema), splits=splits,
+                       dataset_size=table.nbytes)  # fmt: skip
+    DatasetInfosDict({"default": info}).to_dataset_card_data(data)
+    body = "\n\n".join([
+        f"# {name}",
+        f"{n - n_seed} instruction-answer pairs made by instruction backtranslation (Li et al. "
+        "2023, [arXiv:2308.06259](https://arxiv.org/abs/2308.06259)) with humpback"
+        + (f", and the {n_seed} seed pairs the run trained on" if n_seed else "") + ". "
+        "Each answer is a segment of a web page; a backward model wrote the instruction it "
+        f"answers, and M{t - 1} kept the pair (iteration {t}). The `messages` column is what "
+        "TRL's `SFTTrainer` reads; the others are provenance.",
+        "## How it was made\n\n" + _stage_table(run_dir, config, t),
+        "## Curation\n\n" + _curation(run_dir, config, t),
+        "## The method's measures\n\n" + _measures(run_dir),
+        "## Models and config\n\n" + _models(run_dir, config, t, config_text),
+        "## Sample rows\n\n" + _samples(table.to_pylist(), n_seed),
+        "## Use\n\n```python\nfrom datasets import load_dataset\n\nds = load_dataset(\"PATH\")  "
+        "# this folder; or the Hub repository it is uploaded to\n```\n\n"
+        "Upload: `huggingface-cli upload --repo-type dataset USER/NAME PATH` or "
+        "`HfApi().upload_folder(folder_path=PATH, repo_id=\"USER/NAME\", repo_type=\"dataset\")`.",
+        "## Limits\n\nThe answers are web text: they keep their authors' rights, whatever licence "
+        "this card names (`dataset.license` in the config). The curator is a language model; "
+        "a small one keeps pairs a careful reader would not: read the sample rows.",
+    ])  # fmt: skip
+    return f"---\n{data.to_yaml()}\n---\n\n{body}\n"
+
+
+def _size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M")):  # fmt: skip
+        if n < limit:
+            return label
+    return "n>1M"
+
+
+def _stage_table(run_dir: str, config: RunConfig, t: int) -> str:
+    stages = ["seed", "segment", "augment", *(f"curate_{i}" for i in range(1, t + 1))]
+    rows = []
+    for stage in stages:
+        manifest = read_manifest(f"{run_dir}/{stage}")
+        if manifest is None:
+            continue
+        c = manifest["counts"]
+        filtered = ", ".join(f"{k} {v}" for k, v in c["filtered"].items()) or "0"
+        rows.append(f"| {stage} | {c['in']} | {c['out']} | {filtered} | {c['duplicates']} "
+                    f"| {c['dead_lettered']} |")  # fmt: skip
+    corpus = ", ".join(f"`{p}`" for p in config.corpus.paths)
+    return f"Seed: `{config.seed.path}`. Corpus: {corpus}.\n\n" + "\n".join([COUNT_HEADER, *rows])
+
+
+def _curation(run_dir: str, config: RunConfig, t: int) -> str:
+    cur = config.curate
+    rule = {"generate": f"the rubric's score (the scorer writes `Score: N`) >= {cur.k}",
+            "logprobs": f"the rubric's score (read from log-probabilities) >= {cur.k}",
+            "likelihood": f"PMI >= {cur.min_pmi} and IFD <= {cur.max_ifd}",
+            "combined": f"the rubric's score >= {cur.k}, PMI >= {cur.min_pmi} and IFD <= "
+                        f"{cur.max_ifd}"}[cur.mode]  # fmt: skip
+    c = read_manifest(f"{run_dir}/curate_{t}")["counts"]
+    share = f" ({c['out'] / c['in']:.0%})" if c["in"] else ""
+    return (f"Mode `{cur.mode}`: kept where {rule}. curate_{t} kept {c['out']} of {c['in']} "
+            f"candidates{share}.")  # fmt: skip
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _measures(run_dir: str) -> str:
+    manifest = read_manifest(f"{run_dir}/measure")
+    if manifest is None:
+        return "The run took no measures (no `measure` stage)."
+    m = manifest["metrics"]
+    lines = [f"On {m['heldout_pairs']} held-out seed pairs, which no model of the run trained on.",
+             "", "| backward model | logprob/token | ROUGE-L | cosine | well formed |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for name, f in m["backward_fidelity"].items():
+        lines.append(f"| {name} | {_fmt(f['logprob_per_token'])} | {_fmt(f['rouge_l'])} | "
+                     f"{_fmt(f.get('cosine'))} | {_fmt(f['well_formed'])} |")  # fmt: skip
+    columns = sorted({k for c in m["curators"].values() for k in c if k != "pairs"})
+    lines += ["", f"| curator | {' | '.join(columns)} | pairs |",
+              "|---" * (len(columns) + 2) + "|"]  # fmt: skip
+    for name, c in m["curators"].items():
+        lines.append(f"| {name} | " + " | ".join(_fmt(c.get(k)) for k in columns)
+                     + f" | {c.get('pairs', '-')} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _models(run_dir: str, config: RunConfig, t: int, config_text: str) -> str:
+    curate = read_manifest(f"{run_dir}/curate_{t}")
+    scorer = "train_seed" if t == 1 else f"train_{t - 1}"
+    digest = hashlib.sha256(config_text.encode()).hexdigest()[:16]
+    return "\n".join([
+        f"- Base model: `{config.base_model}`",
+        "- Backward model M_yx: the base model fine-tuned on the seed pairs reversed "
+        f"(`{run_dir}/train_backward/model`)",
+        f"- Scorer M{t - 1}: `{run_dir}/{scorer}/model`",
+        f"- Config: `config.yaml` beside this card (sha256 {digest}); curate_{t} fingerprint "
+        f"`{curate['fingerprint']}`, humpback {curate['versions'].get('humpback', '?')}",
+    ])  # fmt: skip
+
+
+def _samples(rows: list[dict], n_seed: int, n: int = 3) -> str:
+    picked = random.Random(0).sample(rows[n_seed:], min(n, len(rows) - n_seed))
+    out = []
+    for row in picked:
+        instruction, answer = row["messages"][-2]["content"], row["messages"][-1]["content"]
+        answer = " ".join(answer.split())
+        out.append(f"**Instruction** (score {row['score']}): {' '.join(instruction.split())}\n\n"
+                   f"**Answer**: {answer[:500]}{' ...' if len(answer) > 500 else ''}")  # fmt: skip
+    return "\n\n---\n\n".join(out) or "(no curated pairs)"
