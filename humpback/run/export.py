@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from humpback.run.manifest import read_manifest
+from humpback.run.summary import curation_figures
 from humpback.schemas.config import RunConfig
 from humpback.schemas.errors import UserError
 from humpback.schemas.records import SeedPair, SFTExample
@@ -191,6 +192,6 @@ def _samples(rows: list[dict], n_seed: int, n: int = 3) -> str:
     for row in picked:
         instruction, answer = row["messages"][-2]["content"], row["messages"][-1]["content"]
         answer = " ".join(answer.split())
-        out.append(f"**Instruction** (score {row['score']}): {' '.join(instruction.split())}\n\n"
+        out.append(f"**Instruction** ({curation_figures(row)}): {' '.join(instruction.split())}\n\n"
                    f"**Answer**: {answer[:500]}{' ...' if len(answer) > 500 else ''}")  # fmt: skip
     return "\n\n---\n\n".join(out) or "(no curated pairs)"

@@ -76,11 +76,11 @@ def print_curated(run_dir: str, curate_stages: list[str], n: int = 5, seed: int 
     for row in picked:
         instruction = row["messages"][-2]["content"]
         answer = " ".join(row["messages"][-1]["content"].split())
-        print(f"\n  [{_curation_figures(row)}] {instruction}")
+        print(f"\n  [{curation_figures(row)}] {instruction}")
         print(f"  -> {answer[:300]}{' ...' if len(answer) > 300 else ''}")
 
 
-def _curation_figures(row: dict) -> str:
+def curation_figures(row: dict) -> str:
     """What the pair was kept on: its rubric score and its likelihoods, where recorded."""
     figures = [f"score {row['score']}"] if row["score"] is not None else []
     figures += [f"{name} {row[name]:.2f}" for name in ("pmi", "ifd") if row.get(name) is not None]
