@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import yaml
 
 from humpback.run.manifest import read_manifest
-from humpback.run.summary import curation_figures
+from humpback.run.summary import curation_figures, fmt
 from humpback.schemas.config import RunConfig
 from humpback.schemas.errors import UserError
 from humpback.schemas.records import SeedPair, SFTExample
 from humpback.storage.folders import read_text, write_text
 from humpback.storage.shards import load_rows, shard_pattern
-from humpback.tasks.tags import tagged
+from humpback.training.data import seed_example
 
 SHARD = "data/train-00000-of-00001.parquet"
 COUNT_HEADER = "| stage | in | out | filtered | duplicates | dead-lettered |\n" + "|---" * 6 + "|"
@@ -32,8 +32,10 @@ def export_dataset(run_dir: str, out: str, iteration: int | None = None,
     if text is None:
         raise UserError(f"{run_dir}: no config.yaml; is it a run folder (humpback run wrote it)?")
     config = RunConfig.model_validate(yaml.safe_load(text))
-    curated = [t for t in range(1, config.iterations + 1)
-               if read_manifest(f"{run_dir}/curate_{t}") is not None]  # fmt: skip
+    stages = ["seed", "segment", "augment",
+              *(f"curate_{i}" for i in range(1, config.iterations + 1)), "measure"]  # fmt: skip
+    manifests = {s: m for s in stages if (m := read_manifest(f"{run_dir}/{s}")) is not None}
+    curated = [t for t in range(1, config.iterations + 1) if f"curate_{t}" in manifests]
     if not curated:
         raise UserError(f"{run_dir}: no curate stage has finished; run it first")
     t = curated[-1] if iteration is None else iteration
@@ -46,27 +48,27 @@ def export_dataset(run_dir: str, out: str, iteration: int | None = None,
     with fsspec.open(f"{out}/{SHARD}", "wb", auto_mkdir=True) as f:
         pq.write_table(table, f)
     write_text(f"{out}/config.yaml", text)
-    write_text(f"{out}/README.md", dataset_card(run_dir, config, t, table, len(seed), text))
+    card = dataset_card(run_dir, config, manifests, t, table, len(seed), text)
+    write_text(f"{out}/README.md", card)
     return {"rows": table.num_rows, "iteration": t,
             "files": [f"{out}/README.md", f"{out}/config.yaml", f"{out}/{SHARD}"]}  # fmt: skip
 
 
 def _seed_examples(run_dir: str, config: RunConfig) -> list[dict]:
     """The training seed pairs as the SFT job sees them: tagged as the assistant's style."""
-    tags = config.tags
+    examples = (seed_example(p, config.tags)
+                for p in load_rows(shard_pattern(f"{run_dir}/seed", SeedPair.shard)))  # fmt: skip
     return [
-        SFTExample(
-            messages=[*tagged(p["instruction"], tags.seed, tags.style),
-                      {"role": "assistant", "content": p["output"]}],
-            source="seed", score=None, iteration=None, segment_id=None, url=None,
-        ).model_dump()
-        for p in load_rows(shard_pattern(f"{run_dir}/seed", SeedPair.shard))
-    ]  # fmt: skip
+        SFTExample(messages=e["prompt"] + e["completion"], source="seed", score=None,
+                   iteration=None, segment_id=None, url=None).model_dump()  # fmt: skip
+        for e in examples
+    ]
 
 
-def dataset_card(run_dir: str, config: RunConfig, t: int, table: pa.Table, n_seed: int,
-                 config_text: str) -> str:  # fmt: skip
-    """The card: YAML metadata (configs, dataset_info, licence, task) and how the data was made."""
+def dataset_card(run_dir: str, config: RunConfig, manifests: dict[str, dict], t: int,
+                 table: pa.Table, n_seed: int, config_text: str) -> str:  # fmt: skip
+    """The card: YAML metadata (configs, dataset_info, licence, task) and how the data was made,
+    from the manifests of the run's stages (by name)."""
     from datasets import DatasetInfo, Features, SplitDict, SplitInfo
     from datasets.info import DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
@@ -96,10 +98,11 @@ def dataset_card(run_dir: str, config: RunConfig, t: int, table: pa.Table, n_see
         "Each answer is a segment of a web page; a backward model wrote the instruction it "
         f"answers, and M{t - 1} kept the pair (iteration {t}). The `messages` column is what "
         "TRL's `SFTTrainer` reads; the others are provenance.",
-        "## How it was made\n\n" + _stage_table(run_dir, config, t),
-        "## Curation\n\n" + _curation(run_dir, config, t),
-        "## The method's measures\n\n" + _measures(run_dir),
-        "## Models and config\n\n" + _models(run_dir, config, t, config_text),
+        "## How it was made\n\n" + _stage_table(manifests, config, t),
+        "## Curation\n\n" + _curation(manifests[f"curate_{t}"], config, t),
+        "## The method's measures\n\n" + _measures(manifests.get("measure")),
+        "## Models and config\n\n" + _models(run_dir, config, manifests[f"curate_{t}"], t,
+                                              config_text),
         "## Sample rows\n\n" + _samples(table.to_pylist(), n_seed),
         "## Use\n\n```python\nfrom datasets import load_dataset\n\nds = load_dataset(\"PATH\")  "
         "# this folder; or the Hub repository it is uploaded to\n```\n\n"
@@ -120,14 +123,11 @@ def _size_category(n: int) -> str:
     return "n>1M"
 
 
-def _stage_table(run_dir: str, config: RunConfig, t: int) -> str:
+def _stage_table(manifests: dict[str, dict], config: RunConfig, t: int) -> str:
     stages = ["seed", "segment", "augment", *(f"curate_{i}" for i in range(1, t + 1))]
     rows = []
-    for stage in stages:
-        manifest = read_manifest(f"{run_dir}/{stage}")
-        if manifest is None:
-            continue
-        c = manifest["counts"]
+    for stage in (s for s in stages if s in manifests):
+        c = manifests[stage]["counts"]
         filtered = ", ".join(f"{k} {v}" for k, v in c["filtered"].items()) or "0"
         rows.append(f"| {stage} | {c['in']} | {c['out']} | {filtered} | {c['duplicates']} "
                     f"| {c['dead_lettered']} |")  # fmt: skip
@@ -135,25 +135,20 @@ def _stage_table(run_dir: str, config: RunConfig, t: int) -> str:
     return f"Seed: `{config.seed.path}`. Corpus: {corpus}.\n\n" + "\n".join([COUNT_HEADER, *rows])
 
 
-def _curation(run_dir: str, config: RunConfig, t: int) -> str:
+def _curation(curate: dict, config: RunConfig, t: int) -> str:
     cur = config.curate
     rule = {"generate": f"the rubric's score (the scorer writes `Score: N`) >= {cur.k}",
             "logprobs": f"the rubric's score (read from log-probabilities) >= {cur.k}",
             "likelihood": f"PMI >= {cur.min_pmi} and IFD <= {cur.max_ifd}",
             "combined": f"the rubric's score >= {cur.k}, PMI >= {cur.min_pmi} and IFD <= "
                         f"{cur.max_ifd}"}[cur.mode]  # fmt: skip
-    c = read_manifest(f"{run_dir}/curate_{t}")["counts"]
+    c = curate["counts"]
     share = f" ({c['out'] / c['in']:.0%})" if c["in"] else ""
     return (f"Mode `{cur.mode}`: kept where {rule}. curate_{t} kept {c['out']} of {c['in']} "
             f"candidates{share}.")  # fmt: skip
 
 
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _measures(run_dir: str) -> str:
-    manifest = read_manifest(f"{run_dir}/measure")
+def _measures(manifest: dict | None) -> str:
     if manifest is None:
         return "The run took no measures (no `measure` stage)."
     m = manifest["metrics"]
@@ -161,19 +156,18 @@ def _measures(run_dir: str) -> str:
              "", "| backward model | logprob/token | ROUGE-L | cosine | well formed |",
              "|---|---|---|---|---|"]  # fmt: skip
     for name, f in m["backward_fidelity"].items():
-        lines.append(f"| {name} | {_fmt(f['logprob_per_token'])} | {_fmt(f['rouge_l'])} | "
-                     f"{_fmt(f.get('cosine'))} | {_fmt(f['well_formed'])} |")  # fmt: skip
+        lines.append(f"| {name} | {fmt(f['logprob_per_token'])} | {fmt(f['rouge_l'])} | "
+                     f"{fmt(f.get('cosine'))} | {fmt(f['well_formed'])} |")  # fmt: skip
     columns = sorted({k for c in m["curators"].values() for k in c if k != "pairs"})
     lines += ["", f"| curator | {' | '.join(columns)} | pairs |",
               "|---" * (len(columns) + 2) + "|"]  # fmt: skip
     for name, c in m["curators"].items():
-        lines.append(f"| {name} | " + " | ".join(_fmt(c.get(k)) for k in columns)
+        lines.append(f"| {name} | " + " | ".join(fmt(c.get(k)) for k in columns)
                      + f" | {c.get('pairs', '-')} |")  # fmt: skip
     return "\n".join(lines)
 
 
-def _models(run_dir: str, config: RunConfig, t: int, config_text: str) -> str:
-    curate = read_manifest(f"{run_dir}/curate_{t}")
+def _models(run_dir: str, config: RunConfig, curate: dict, t: int, config_text: str) -> str:
     scorer = "train_seed" if t == 1 else f"train_{t - 1}"
     digest = hashlib.sha256(config_text.encode()).hexdigest()[:16]
     return "\n".join([

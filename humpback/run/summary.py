@@ -36,7 +36,7 @@ def print_status(run_dir: str, stage_names: list[str]) -> None:
         print("\n".join(outputs))
 
 
-def _fmt(value) -> str:
+def fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
@@ -51,16 +51,16 @@ def print_measures(run_dir: str) -> None:
         f"\nmeasures on {m['heldout_pairs']} held-out seed pairs ({m['demonstrations']} "
         f"demonstrations in the backward prompt; probe pairs {m['probe_pairs']}):"
     )
-    print(f"  augment instructions well formed: {_fmt(form['well_formed'])} of "
+    print(f"  augment instructions well formed: {fmt(form['well_formed'])} of "
           f"{form['instructions']} ({form['reasons']})")  # fmt: skip
     print("  backward fidelity   logprob/token  ROUGE-L  cosine  well-formed")
     for name, f in m["backward_fidelity"].items():
-        print(f"    {name:<17} {_fmt(f['logprob_per_token']):>13}  {_fmt(f['rouge_l']):>7}  "
-              f"{_fmt(f.get('cosine')):>6}  {_fmt(f['well_formed']):>11}")  # fmt: skip
+        print(f"    {name:<17} {fmt(f['logprob_per_token']):>13}  {fmt(f['rouge_l']):>7}  "
+              f"{fmt(f.get('cosine')):>6}  {fmt(f['well_formed']):>11}")  # fmt: skip
     print("  curator             AUC mismatched  AUC boilerplate  precision  recall  pairs")
     for name, c in m["curators"].items():
-        print(f"    {name:<17} {_fmt(c['auc_mismatched']):>14}  {_fmt(c['auc_boilerplate']):>15}  "
-              f"{_fmt(c['precision']):>9}  {_fmt(c['recall']):>6}  {c['pairs']:>5}")  # fmt: skip
+        print(f"    {name:<17} {fmt(c['auc_mismatched']):>14}  {fmt(c['auc_boilerplate']):>15}  "
+              f"{fmt(c['precision']):>9}  {fmt(c['recall']):>6}  {c['pairs']:>5}")  # fmt: skip
 
 
 def print_curated(run_dir: str, curate_stages: list[str], n: int = 5, seed: int = 0) -> None:
@@ -95,12 +95,12 @@ def print_win_rates(run_dir: str) -> None:
         print(f"\nwin rates against the reference (judge {m['judge']}, {m['form']}, "
               f"order {m['order']}; ties 0.5, standard error as AlpacaEval):")  # fmt: skip
         for name, f in m["models"].items():
-            print(f"  {name:<8} {_fmt(f['win_rate'])} ± {_fmt(f['standard_error'])}  "
+            print(f"  {name:<8} {fmt(f['win_rate'])} ± {fmt(f['standard_error'])}  "
                   f"({f['n_wins']} won, {f['n_draws']} tied, {f['n_wins_base']} lost; "
-                  f"flip rate {_fmt(f['flip_rate'])}, P(first) {_fmt(f['p_first'])})")  # fmt: skip
+                  f"flip rate {fmt(f['flip_rate'])}, P(first) {fmt(f['p_first'])})")  # fmt: skip
         for name, d in m["differences"].items():
-            print(f"  {name}: {_fmt(d['difference'])} points, 95% paired bootstrap "
-                  f"[{_fmt(d['low'])}, {_fmt(d['high'])}]")  # fmt: skip
+            print(f"  {name}: {fmt(d['difference'])} points, 95% paired bootstrap "
+                  f"[{fmt(d['low'])}, {fmt(d['high'])}]")  # fmt: skip
         fit = m["scaling"]
         if fit.get("alpha") is not None:
             print(f"  scaling: win rate = {fit['alpha']:.2f} ln N + {fit['c']:.1f} over N = "
@@ -108,7 +108,7 @@ def print_win_rates(run_dir: str) -> None:
     manifest = read_manifest(f"{run_dir.rstrip('/')}/judge_calibration")
     if manifest is not None:
         o = manifest["metrics"]["overall"]
-        print(f"\njudge calibration on GPT-4's judgments: agreement {_fmt(o.get('agreement'))} "
+        print(f"\njudge calibration on GPT-4's judgments: agreement {fmt(o.get('agreement'))} "
               f"over {o.get('pairs')} pairs (always the model's answer: "
-              f"{_fmt(o.get('always_model_agreement'))}), flip rate {_fmt(o.get('flip_rate'))}, "
-              f"P(first) {_fmt(o.get('p_first'))}")  # fmt: skip
+              f"{fmt(o.get('always_model_agreement'))}), flip rate {fmt(o.get('flip_rate'))}, "
+              f"P(first) {fmt(o.get('p_first'))}")  # fmt: skip
