@@ -8,7 +8,8 @@ from humpback.beam_pipelines.io.shards import read_shards
 from humpback.beam_pipelines.run_task import chain_tasks, write_task_outputs
 from humpback.schemas.config import AugmentConfig
 from humpback.schemas.records import Candidate
-from humpback.tasks.backtranslate import Backtranslate, Demonstration
+from humpback.tasks.backtranslate import Backtranslate
+from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations
 from humpback.tasks.likelihood import InstructionPMI
 from humpback.tasks.task import Task
 
@@ -19,13 +20,15 @@ def build(
     model_path: str,
     cfg: AugmentConfig,
     out_dir: str,
-    demonstrations: tuple[Demonstration, ...] = (),
+    demonstrations: Demonstrations = NO_DEMONSTRATIONS,
     cache_dir: str | None = None,
     total: int | None = None,
 ) -> beam.PCollection:
     """Candidates from the segments shards that the glob `segments` matches (`total` of them,
     for progress); returns them, as written."""
-    tasks: list[Task] = [Backtranslate(model_path, demonstrations, cfg.check_form)]
+    tasks: list[Task] = [
+        Backtranslate(model_path, demonstrations, cfg.check_form, cfg.check_borrow)
+    ]
     if cfg.pmi:
         tasks.append(InstructionPMI(demonstrations))
     outputs = chain_tasks(

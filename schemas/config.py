@@ -239,8 +239,11 @@ class DemonstrationsConfig(Strict):
     """Seed pairs shown to M_yx before each segment, as earlier turns of the same request."""
 
     count: int = Field(3, ge=0, description="0: none (the paper's prompt alone)")
-    choose: Literal["shortest", "random"] = Field(
-        "random", description="among well-formed pairs whose output fits max_chars"
+    choose: Literal["per_segment", "similar", "shortest", "random"] = Field(
+        "per_segment",
+        description="among well-formed pairs whose output fits max_chars: per_segment, a draw "
+        "seeded by the segment's id; similar, the outputs nearest the segment (wordllama); "
+        "shortest or random, one fixed set for every segment",
     )
     max_chars: int = Field(600, gt=0)
     seed: int = 0
@@ -250,6 +253,11 @@ class AugmentConfig(InferenceConfig):
     demonstrations: DemonstrationsConfig = DemonstrationsConfig()
     check_form: bool = Field(
         True, description="drop instructions that are not requests or questions (with a reason)"
+    )
+    check_borrow: bool = Field(
+        True,
+        description="drop instructions that take a shown demonstration's topic: content words "
+        "of its instruction that the segment lacks (filtered:borrows_demonstration)",
     )
     pmi: bool = Field(True, description="record each candidate's instruction-answer PMI under M_yx")
 
@@ -374,6 +382,12 @@ class MeasureConfig(Strict):
         None,
         description="folder of saved pages (<site>/source.html with expected.html, the main "
         "content) whose other text makes boilerplate answers; unset: no boilerplate pairs",
+    )
+    judged: str | None = Field(
+        None,
+        description="JSONL of candidate pairs judged by reading ({instruction, output, id, "
+        "usable, label}; the data's judged/candidates.jsonl): each curator's AUC and keep-rule "
+        "precision and recall on them; unset: none",
     )
     embeddings: bool = Field(True, description="embedding cosine (the wordllama package)")
     inference: InferenceConfig = InferenceConfig()

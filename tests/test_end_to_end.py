@@ -76,13 +76,13 @@ def test_a_base_model_without_a_template_trains_and_serves_with_the_default_one(
 def test_the_measures_cover_every_scorer_on_the_held_out_pairs(finished_run):
     metrics = manifests(finished_run)["measure"]["metrics"]
     assert metrics["heldout_pairs"] == 4
-    assert metrics["probe_pairs"] == {"true": 4, "mismatched": 4, "boilerplate": 4}
+    assert metrics["probe_pairs"] == {"true": 4, "mismatched": 4, "nearest": 4, "boilerplate": 4}
     assert set(metrics["backward_fidelity"]) == {"base", "M_yx"}
     assert metrics["backward_fidelity"]["M_yx"]["logprob_per_token"] < 0
     curators = metrics["curators"]
     # one iteration: M0 scores curate_1; M1, the final model, scores nothing
     assert set(curators) == {"pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)"}
-    assert all(0 <= c["auc_mismatched"] <= 1 and c["pairs"] == 12 for c in curators.values())
+    assert all(0 <= c["auc_mismatched"] <= 1 and c["pairs"] == 16 for c in curators.values())
     assert (
         metrics["instruction_form"]["instructions"]
         == manifests(finished_run)["augment"]["counts"]["out"]

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from humpback.schemas.config import DemonstrationsConfig
-from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate, choose_demonstrations
+from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate
+from humpback.tasks.demonstrations import Demonstrations, choose_demonstrations
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.task import Filtered
 
@@ -69,16 +70,49 @@ def test_backtranslation_drops_a_malformed_instruction_with_its_reason():
     assert Backtranslate("m", check_form=False).parse(segment, "Tomatoes.")["instruction"]
 
 
-def test_demonstrations_are_well_formed_short_and_seeded():
+def test_demonstrations_are_well_formed_short_and_drawn_per_segment():
     pairs = [
         {"instruction": f"How do I fix bug {i}?", "output": "x" * (50 * i)} for i in range(1, 20)
     ]
     pairs.append({"instruction": "This response is short.", "output": "y"})
     cfg = DemonstrationsConfig(count=3, max_chars=400)
-    picked = choose_demonstrations(pairs, cfg)
-    assert len(picked) == 3 and all(len(out) <= 400 for _, out in picked)
-    assert "This response is short." not in [i for i, _ in picked]
-    assert picked == choose_demonstrations(pairs, cfg)
-    assert picked != choose_demonstrations(pairs, cfg.model_copy(update={"seed": 1}))
-    shortest = choose_demonstrations(pairs, cfg.model_copy(update={"choose": "shortest"}))
-    assert [out for _, out in shortest] == ["x" * 50, "x" * 100, "x" * 150]
+    chosen = choose_demonstrations(pairs, cfg)
+    assert len(chosen.pool) == 8 and all(len(out) <= 400 for _, out in chosen.pool)
+    assert "This response is short." not in [i for i, _ in chosen.pool]
+    shown = [chosen.shown(f"segment-{i}") for i in range(20)]
+    assert all(len(s) == 3 for s in shown) and len(set(shown)) > 10  # no set shown everywhere
+    assert shown[0] == choose_demonstrations(pairs, cfg).shown("segment-0")  # a rerun: the same
+    other = choose_demonstrations(pairs, cfg.model_copy(update={"seed": 1}))
+    assert [other.shown(f"segment-{i}") for i in range(20)] != shown
+    fixed = choose_demonstrations(pairs, cfg.model_copy(update={"choose": "shortest"}))
+    assert {fixed.shown(f"segment-{i}") for i in range(5)} == {fixed.pool}
+    assert [out for _, out in fixed.pool] == ["x" * 50, "x" * 100, "x" * 150]
+
+
+def test_similar_demonstrations_are_the_outputs_nearest_the_segment():
+    pool = (("How do I water tomatoes?", "Water tomato plants deeply twice a week."),
+            ("How do I feed a cat?", "Feed an adult cat two small meals a day."),
+            ("What is Python?", "Python is a programming language."))  # fmt: skip
+    similar = Demonstrations(pool, 1, "similar")
+    assert similar.shown("s", "My tomato plants wilt: how much water do they need?") == pool[:1]
+    assert similar.shown("s", "Kittens and cats need meals of wet food.") == pool[1:2]
+
+
+def test_an_instruction_that_borrows_a_shown_demonstrations_topic_is_filtered():
+    pool = (("Write titles for a story about a kingdom tormented by mechanical wyrms.", "..."),)
+    task = Backtranslate("m", Demonstrations(pool, 1, "shortest"))
+    text = "Prof. Ada Lane studies soil. Contact: ada@example.org"
+    segment = {"id": "s", "text": text, "header": "", "header_path": [], "url": "u",
+               "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
+               "char_len": len(text)}  # fmt: skip
+    borrowed = "How do I write a story about a kingdom of mechanical wyrms?"
+    assert task.parse(segment, borrowed) == Filtered("borrows_demonstration", borrowed)
+    own = "How do I contact Prof. Lane about soil science?"
+    assert task.parse(segment, own)["instruction"] == own
+    # a word the segment contains is its own, not the demonstration's
+    about_wyrms = {**segment, "text": "Stories about mechanical wyrms that ruled a kingdom."}
+    assert task.parse(about_wyrms, borrowed)["instruction"] == borrowed
+    unchecked = Backtranslate("m", Demonstrations(pool, 1, "shortest"), check_borrow=False)
+    assert unchecked.parse(segment, borrowed)["instruction"] == borrowed
+
+

@@ -1,20 +1,31 @@
 """The method's measures: probe pairs, boilerplate answers, and every measure on a tiny model."""
 
+import json
+
 from humpback.measures.boilerplate import boilerplate_answers, page_boilerplate
 from humpback.measures.method import instruction_form, measure, probe_pairs
 from humpback.schemas.config import RunConfig
+from humpback.tasks.demonstrations import Demonstrations
 
-HELDOUT = [{"instruction": f"How do I do task {i}?", "output": f"Do task {i} in {i} steps."}
-           for i in range(6)]  # fmt: skip
+HELDOUT = [{"id": f"h{i}", "instruction": f"How do I do task {i}?",
+            "output": f"Do task {i} in {i} steps."} for i in range(6)]  # fmt: skip
 
 
-def test_mismatched_pairs_never_keep_their_own_answer():
-    probes = probe_pairs(HELDOUT, ["Home | About | Contact " * 20] * 3)
+def test_mismatched_and_nearest_pairs_never_keep_their_own_answer():
+    heldout = [*HELDOUT, {"id": "t", "instruction": "How do I water tomatoes?",
+                          "output": "Water tomatoes deeply twice a week."},
+               {"id": "c", "instruction": "How do I feed cats?",
+                "output": "Feed cats twice a day."},
+               {"id": "p", "instruction": "How often should I water tomato plants?",
+                "output": "Tomato plants want deep watering twice a week."}]  # fmt: skip
+    probes = probe_pairs(heldout, ["Home | About | Contact " * 20] * 3)
     kinds = [p["kind"] for p in probes]
-    assert kinds.count("true") == 6 and kinds.count("mismatched") == 6
+    assert [kinds.count(k) for k in ("true", "mismatched", "nearest")] == [9, 9, 9]
     assert kinds.count("boilerplate") == 3
     truth = {p["instruction"]: p["answer"] for p in probes if p["kind"] == "true"}
-    assert all(truth[p["instruction"]] != p["answer"] for p in probes if p["kind"] == "mismatched")
+    assert all(truth[p["instruction"]] != p["answer"] for p in probes if p["kind"] != "true")
+    nearest = {p["instruction"]: p["key"] for p in probes if p["kind"] == "nearest"}
+    assert nearest["How do I water tomatoes?"] == "p"  # the same topic, another pair's answer
 
 
 def test_boilerplate_is_the_text_outside_the_main_content(data_dir):
@@ -35,19 +46,31 @@ def test_instruction_form_counts_dropped_instructions_as_malformed():
     assert form["instructions"] == 3 and form["well_formed"] == round(1 / 3, 4)
 
 
-def test_every_measure_runs_on_a_tiny_model(tiny_model):
+def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
     config = RunConfig.model_validate(
         {"run_dir": "r", "seed": {"path": "s"}, "corpus": {"paths": ["c"]},
          "augment": {"sampling": {"max_new_tokens": 4}}}
     )  # fmt: skip
     boilerplate = ["Home | About | Contact | Login | Cart | Newsletter " * 8] * 4
-    demos = (("How do I water tomatoes?", "Twice a week."),)
+    demos = Demonstrations((("How do I water tomatoes?", "Twice a week."),), 1)
+    judged = tmp_path / "judged.jsonl"
+    judged.write_text("".join(
+        json.dumps({"id": f"j{i}", "instruction": f"How do I do task {i}?", "usable": i % 2 == 0,
+                    "output": f"Do task {i} in {i} steps.", "label": "AM"[i % 2]}) + "\n"
+        for i in range(6)))  # fmt: skip
+    config = config.model_copy(update={"measure": config.measure.model_copy(
+        update={"judged": str(judged)})})  # fmt: skip
     found = measure(config, HELDOUT, demos, tiny_model, tiny_model, {"M0": tiny_model},
                     boilerplate, say=lambda _: None)  # fmt: skip
-    assert found["probe_pairs"] == {"true": 6, "mismatched": 6, "boilerplate": 4}
+    assert found["probe_pairs"] == {"true": 6, "mismatched": 6, "nearest": 6, "boilerplate": 4}
+    assert found["judged_pairs"] == {"A": 3, "M": 3}
     base = found["backward_fidelity"]["base"]
     assert base == {**found["backward_fidelity"]["M_yx"]}  # the same model, the same figures
     assert base["logprob_per_token"] < 0 and 0 <= base["rouge_l"] <= 1 and -1 <= base["cosine"] <= 1
     for name in ("pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)"):
-        assert found["curators"][name]["pairs"] == 16
+        assert found["curators"][name]["pairs"] == 22
         assert 0 <= found["curators"][name]["auc_mismatched"] <= 1
+        assert 0 <= found["curators"][name]["auc_nearest"] <= 1
+        on_judged = found["curators_judged"][name]
+        assert on_judged["pairs"] == 6 and 0 <= on_judged["auc_unusable"] <= 1
+        assert on_judged["recall"] is None or 0 <= on_judged["recall"] <= 1

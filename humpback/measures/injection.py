@@ -12,6 +12,7 @@ from humpback.inference.backend import ChatBackend
 from humpback.inference.special_tokens import defuse
 from humpback.measures.method import ifd_scores, kept_by, pmi_scores, rubric_scores
 from humpback.schemas.config import CurateConfig
+from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations
 from humpback.tasks.score import curation_prompt, score_from_completion
 
 MODES = ("generate", "logprobs", "likelihood", "combined")
@@ -32,7 +33,7 @@ def injection_measures(
     backward: ChatBackend,
     candidates: list[dict],
     cfg: CurateConfig,
-    demonstrations: tuple = (),
+    demonstrations: Demonstrations = NO_DEMONSTRATIONS,
 ) -> dict:
     """Per mode and variant ("clean" or an injection): the share of candidates kept by the
     mode's rule and the mean score it reads (the parsed score in `generate`, the expected score
@@ -43,7 +44,8 @@ def injection_measures(
     }
     result: dict[str, dict] = {mode: {} for mode in MODES}
     for name, rows in variants.items():
-        probes = [{"instruction": r["instruction"], "answer": r["text"]} for r in rows]
+        probes = [{"instruction": r["instruction"], "answer": r["text"], "key": r.get("id", "")}
+                  for r in rows]  # fmt: skip
         prompts = [curation_prompt(p["instruction"], p["answer"]) for p in probes]
         written = [score_from_completion(g.text or "") if g.error is None else None
                    for g in scorer.generate(prompts, cfg.sampling)]  # fmt: skip

@@ -12,13 +12,18 @@
 """
 
 import gc
+import json
 import random
 from collections import Counter
 
+import fsspec
+
 from humpback.inference.backend import ChatBackend, load_backend
+from humpback.inference.embedding import embed, embedder
 from humpback.measures.ranking import auc, percentile_ranks, precision_recall
 from humpback.schemas.config import CurateConfig, RunConfig
 from humpback.tasks.backtranslate import BACKWARD_REQUEST, backward_prompt, clean_instruction
+from humpback.tasks.demonstrations import Demonstrations
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.likelihood import ifd, ifd_from, pmi, pmi_from
 from humpback.tasks.score import (
@@ -30,19 +35,39 @@ from humpback.tasks.score import (
 
 
 def probe_pairs(heldout: list[dict], boilerplate: list[str], seed: int = 0) -> list[dict]:
-    """True, mismatched and boilerplate pairs {instruction, answer, kind} from held-out pairs."""
+    """Probe pairs {instruction, answer, key, kind} from held-out pairs: true; mismatched (x_i
+    with another pair's output, a seeded derangement); nearest (x_i with the other output most
+    like its own, by embedding: same topic, not its answer); boilerplate (x_i with a page's menu
+    or footer text). `key` names the answer, for the demonstrations shown before it."""
     n = len(heldout)
-    shift = random.Random(seed).randrange(1, n) if n > 1 else 0  # a derangement: no i -> i
-    answers = [p["output"] for p in heldout]
-    probes = [{"instruction": p["instruction"], "answer": answers[i], "kind": "true"}
-              for i, p in enumerate(heldout)]  # fmt: skip
+    answers = [(p["id"], p["output"]) for p in heldout]
+
+    def probe(i: int, answer: tuple[str, str], kind: str) -> dict:
+        return {"instruction": heldout[i]["instruction"], "key": answer[0], "answer": answer[1],
+                "kind": kind}  # fmt: skip
+
+    probes = [probe(i, answers[i], "true") for i in range(n)]
     if n > 1:
-        probes += [{"instruction": p["instruction"], "answer": answers[(i + shift) % n],
-                    "kind": "mismatched"} for i, p in enumerate(heldout)]  # fmt: skip
+        shift = random.Random(seed).randrange(1, n)  # a derangement: no i -> i
+        probes += [probe(i, answers[(i + shift) % n], "mismatched") for i in range(n)]
+        similarity = embed(tuple(text for _, text in answers))
+        similarity = similarity @ similarity.T
+        for i in range(n):
+            similarity[i, i] = -2.0
+            probes.append(probe(i, answers[int(similarity[i].argmax())], "nearest"))
     texts = random.Random(seed).sample(boilerplate, min(n, len(boilerplate)))
-    probes += [{"instruction": heldout[i]["instruction"], "answer": text, "kind": "boilerplate"}
-               for i, text in enumerate(texts)]  # fmt: skip
+    probes += [probe(i, (f"boilerplate-{i}", text), "boilerplate") for i, text in enumerate(texts)]
     return probes
+
+
+def judged_probes(path: str, chars: int) -> list[dict]:
+    """The judged candidates (`../shared/data/judged/`) as probes: a usable pair is `true`,
+    the rest `unusable`; each keeps its reader's label."""
+    with fsspec.open(path, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [{"instruction": r["instruction"], "answer": r["output"][:chars], "key": r["id"],
+             "kind": "true" if r["usable"] else "unusable", "label": r.get("label")}
+            for r in rows]  # fmt: skip
 
 
 def _per_token(results) -> list[float | None]:
@@ -56,10 +81,15 @@ def _mean(values) -> float | None:
 
 
 def backward_fidelity(
-    backend: ChatBackend, heldout: list[dict], demonstrations: tuple, config: RunConfig, embedder
+    backend: ChatBackend,
+    heldout: list[dict],
+    demonstrations: Demonstrations,
+    config: RunConfig,
+    embeddings: bool,
 ) -> dict:
     """How well a backward model recovers the true instructions of held-out outputs."""
-    prompts = [backward_prompt(p["output"], demonstrations) for p in heldout]
+    prompts = [backward_prompt(p["output"], demonstrations.shown(p["id"], p["output"]))
+               for p in heldout]  # fmt: skip
     likelihood = _per_token(
         backend.likelihood(
             [[(prompt, p["instruction"])] for prompt, p in zip(prompts, heldout, strict=True)]
@@ -80,8 +110,8 @@ def backward_fidelity(
         ),
         "examples": [{"true": p["instruction"][:200], "written": w[:200]} for w, p in pairs[:3]],
     }
-    if embedder is not None:
-        result["cosine"] = _mean(float(embedder.similarity(w or " ", p["instruction"]))
+    if embeddings:
+        result["cosine"] = _mean(float(embedder().similarity(w or " ", p["instruction"]))
                                  for w, p in pairs)  # fmt: skip
     return result
 
@@ -98,8 +128,10 @@ def ifd_scores(backend: ChatBackend, probes: list[dict]) -> list[float | None]:
     return [ifd_from((r.logprobs, r.tokens)) if r.error is None else None for r in results]
 
 
-def pmi_scores(backend: ChatBackend, probes: list[dict], demonstrations: tuple) -> list:
-    requests = [pmi(p["instruction"], p["answer"], demonstrations) for p in probes]
+def pmi_scores(backend: ChatBackend, probes: list[dict], demonstrations: Demonstrations) -> list:
+    """Each probe's PMI under M_yx, after the demonstrations shown before its answer."""
+    requests = [pmi(p["instruction"], p["answer"], demonstrations.shown(p["key"], p["answer"]))
+                for p in probes]  # fmt: skip
     results = backend.likelihood(requests)
     return [pmi_from((r.logprobs, r.tokens)) if r.error is None else None for r in results]
 
@@ -110,7 +142,7 @@ def discrimination(probes: list[dict], scores: list[float | None], keep: list[bo
     ok = [(p["kind"], s, k) for p, s, k in zip(probes, scores, keep, strict=True) if s is not None]
     true = [s for kind, s, _ in ok if kind == "true"]
     result = {"pairs": len(ok)}
-    for kind in ("mismatched", "boilerplate"):
+    for kind in dict.fromkeys(p["kind"] for p in probes if p["kind"] != "true"):
         result[f"auc_{kind}"] = _round(auc(true, [s for k, s, _ in ok if k == kind]))
     kept = precision_recall([k for kind, _, k in ok if kind == "true"],
                             [k for kind, _, k in ok if kind != "true"])  # fmt: skip
@@ -128,11 +160,11 @@ def kept_by(rule: CurateConfig, scores: list, pmis: list, ifds: list) -> list[bo
             for s, p, f in zip(scores, pmis, ifds, strict=True)]  # fmt: skip
 
 
-def curator_measures(
-    probes: list[dict], rubric: list, ifds: list, pmis: list, cfg: CurateConfig
-) -> dict:
-    """Each curator's discrimination from its per-probe scores (None where not scored)."""
-    n = len(probes)
+def curator_scores(rubric: list, ifds: list, pmis: list, cfg: CurateConfig) -> dict:
+    """Each curator's (score, kept) per pair from the scorer's rubric and IFD and M_yx's PMI
+    (None where not scored): the rubric's expected score, the IFD (negated: higher is better)
+    and their combination with the PMI (mean percentile rank), each with its mode's keep rule."""
+    n = len(rubric)
     expected = [r[1] if r else None for r in rubric]
 
     def kept(mode: str) -> list[bool]:
@@ -146,11 +178,9 @@ def curator_measures(
     for i, *ranks in zip(scored, *map(percentile_ranks, columns), strict=True):
         combined[i] = sum(ranks) / len(ranks)
     return {
-        "rubric": discrimination(probes, expected, kept("logprobs")),
-        "ifd": discrimination(
-            probes, [None if f is None else -f for f in ifds], kept("likelihood")
-        ),
-        "combined": discrimination(probes, combined, kept("combined")),
+        "rubric": (expected, kept("logprobs")),
+        "ifd": ([None if f is None else -f for f in ifds], kept("likelihood")),
+        "combined": (combined, kept("combined")),
     }
 
 
@@ -169,62 +199,56 @@ def instruction_form(candidates: list[dict], filtered: list[dict]) -> dict:
     }
 
 
-def load_embedder():
-    """wordllama's bundled model (no download), or None where the package is not installed."""
-    try:
-        from pathlib import Path
-
-        import wordllama
-    except ModuleNotFoundError:
-        return None
-    return wordllama.WordLlama.load(
-        cache_dir=Path(wordllama.__file__).parent, disable_download=True
-    )
-
-
 def measure(
     config: RunConfig,
     heldout: list[dict],
-    demonstrations: tuple,
+    demonstrations: Demonstrations,
     base_model: str,
     backward_model: str,
     scorers: dict[str, str],
     boilerplate: list[str],
     say=print,
 ) -> dict:
-    """Every measure of the method on `heldout`; models are loaded one at a time."""
+    """Every measure of the method on `heldout` (and on the judged pairs, where configured);
+    models are loaded one at a time, and each curator scores probes and judged pairs at once."""
     cfg = config.measure
     heldout = [{**p, "output": p["output"][: cfg.answer_chars]} for p in heldout[: cfg.pairs]]
     probes = probe_pairs(heldout, [b[: cfg.answer_chars] for b in boilerplate])
-    embedder = load_embedder() if cfg.embeddings else None
-    fidelity, pmis, curators = {}, [], {}
+    judged = judged_probes(cfg.judged, cfg.answer_chars) if cfg.judged else []
+    pairs = probes + judged
+    fidelity, pmis = {}, []
     for name, path in (("base", base_model), ("M_yx", backward_model)):
         say(f"measure: backward fidelity of {name}")
         backend = load_backend(path, cfg.inference)
         if name == "base" and config.chat_template:
             backend.tokenizer.chat_template = config.chat_template
-        fidelity[name] = backward_fidelity(backend, heldout, demonstrations, config, embedder)
+        fidelity[name] = backward_fidelity(backend, heldout, demonstrations, config, cfg.embeddings)
         if name == "M_yx":
-            say(f"measure: PMI of {len(probes)} probe pairs under M_yx")
-            pmis = pmi_scores(backend, probes, demonstrations)
+            say(f"measure: PMI of {len(pairs)} probe and judged pairs under M_yx")
+            pmis = pmi_scores(backend, pairs, demonstrations)
         del backend
         gc.collect()
-    kinds = Counter(p["kind"] for p in probes)
-    curators["pmi (M_yx)"] = discrimination(
-        probes, pmis, [p is not None and p >= config.curate.min_pmi for p in pmis]
-    )
+    scores = {"pmi (M_yx)": (pmis, [p is not None and p >= config.curate.min_pmi for p in pmis])}
     for name, path in scorers.items():
-        say(f"measure: curator {name} on {len(probes)} probe pairs")
+        say(f"measure: curator {name} on {len(pairs)} probe and judged pairs")
         backend = load_backend(path, cfg.inference)
-        rubric, ifds = rubric_scores(backend, probes), ifd_scores(backend, probes)
+        rubric, ifds = rubric_scores(backend, pairs), ifd_scores(backend, pairs)
         del backend
         gc.collect()
-        for kind, value in curator_measures(probes, rubric, ifds, pmis, config.curate).items():
-            curators[f"{kind} ({name})"] = value
-    return {
+        for kind, value in curator_scores(rubric, ifds, pmis, config.curate).items():
+            scores[f"{kind} ({name})"] = value
+    split = len(probes)
+    result = {
         "heldout_pairs": len(heldout),
-        "probe_pairs": dict(kinds),
-        "demonstrations": len(demonstrations),
+        "probe_pairs": dict(Counter(p["kind"] for p in probes)),
+        "demonstrations": len(demonstrations.pool) and demonstrations.count,
         "backward_fidelity": fidelity,
-        "curators": curators,
+        "curators": {
+            name: discrimination(probes, s[:split], k[:split]) for name, (s, k) in scores.items()
+        },  # fmt: skip
     }
+    if judged:
+        result["judged_pairs"] = dict(Counter(p["label"] for p in judged))
+        result["curators_judged"] = {name: discrimination(judged, s[split:], k[split:])
+                                     for name, (s, k) in scores.items()}  # fmt: skip
+    return result

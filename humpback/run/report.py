@@ -12,6 +12,7 @@ from functools import cached_property
 from matplotlib.figure import Figure
 
 from humpback.run.manifest import read_manifest
+from humpback.run.summary import curator_tables
 from humpback.schemas.records import Scored
 from humpback.storage.shards import load_rows, shard_pattern
 
@@ -186,25 +187,15 @@ class Report:
                 for k, f in x["backward_fidelity"].items()
             ],
         )
-        curators = table(
-            ("curator", "AUC mismatched", "AUC boilerplate", "precision", "recall", "pairs"),
-            [
-                (
-                    k,
-                    fmt(c["auc_mismatched"]),
-                    fmt(c["auc_boilerplate"]),
-                    fmt(c["precision"]),
-                    fmt(c["recall"]),
-                    c["pairs"],
-                )
-                for k, c in x["curators"].items()
-            ],
+        curators = "".join(
+            f"<h3>{esc(title)}</h3>{table(header, rows)}"
+            for title, (header, *rows) in curator_tables(x)
         )
         return (
             f"<h2>Method measures</h2><p class='note'>On {x['heldout_pairs']} held-out seed pairs; "
             f"probe pairs {esc(x['probe_pairs'])}. Augment instructions well formed: "
             f"{fmt(form['well_formed'])} of {form['instructions']} ({esc(form['reasons'])}).</p>"
-            f"<h3>Backward fidelity</h3>{fidelity}<h3>Curator discrimination</h3>{curators}"
+            f"<h3>Backward fidelity</h3>{fidelity}{curators}"
         )
 
     def examples(self, per_group: int = 2) -> str:

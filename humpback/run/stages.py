@@ -32,7 +32,7 @@ from humpback.schemas.records import (
 )
 from humpback.storage.folders import local_copy, write_text
 from humpback.storage.shards import count_rows, load_rows, shard_files, write_rows
-from humpback.tasks.backtranslate import choose_demonstrations
+from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations, choose_demonstrations
 
 SEED = Ref("seed", SeedPair)
 MODEL_SECTIONS = ("base_model", "chat_template")
@@ -201,13 +201,15 @@ def run_segment(run: StageRun) -> StageResult:
     return run_beam(run, segment_job(run, len(files)))
 
 
-def demonstrations(run: StageRun) -> tuple:
+def demonstrations(run: StageRun) -> Demonstrations:
     """The seed pairs the backward prompt shows, chosen from the training pairs."""
     cfg = run.config.augment.demonstrations
-    return choose_demonstrations(load_rows(run.inputs["seed"]), cfg) if cfg.count else ()
+    return choose_demonstrations(load_rows(run.inputs["seed"]), cfg)
 
 
-def augment_job(run: StageRun, shown: tuple = (), total: int | None = None) -> Build:
+def augment_job(
+    run: StageRun, shown: Demonstrations = NO_DEMONSTRATIONS, total: int | None = None
+) -> Build:
     """The augment stage's pipeline, showing the demonstrations `shown`."""
     return lambda p: augment_pipeline.build(
         p, run.inputs["segments"], run.inputs["model"], run.config.augment, run.folder, shown,
@@ -219,7 +221,11 @@ def run_augment(run: StageRun) -> StageResult:
     shown = demonstrations(run)
     total = count_rows(shard_files(run.inputs["segments"]))
     result = run_beam(run, augment_job(run, shown, total))
-    return StageResult(result.counts, {"demonstrations": [list(d) for d in shown]})
+    pool = {"pool": len(shown.pool), "count": shown.count, "choose": shown.choose}
+    written = result.counts.get("in", 0) - result.counts.get("dead_lettered", 0)
+    borrowed = result.counts.get("filtered:borrows_demonstration", 0)
+    rate = round(borrowed / written, 4) if written else None
+    return StageResult(result.counts, {"demonstrations": pool, "borrow_rate": rate})
 
 
 def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:

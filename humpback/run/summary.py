@@ -51,16 +51,42 @@ def print_measures(run_dir: str) -> None:
         f"\nmeasures on {m['heldout_pairs']} held-out seed pairs ({m['demonstrations']} "
         f"demonstrations in the backward prompt; probe pairs {m['probe_pairs']}):"
     )
+    augment = read_manifest(f"{run_dir.rstrip('/')}/augment")
+    if augment is not None and "borrow_rate" in augment["metrics"]:
+        rate = fmt(augment["metrics"]["borrow_rate"])
+        print(f"  augment instructions that borrow a demonstration's topic: {rate}")
     print(f"  augment instructions well formed: {fmt(form['well_formed'])} of "
           f"{form['instructions']} ({form['reasons']})")  # fmt: skip
     print("  backward fidelity   logprob/token  ROUGE-L  cosine  well-formed")
     for name, f in m["backward_fidelity"].items():
         print(f"    {name:<17} {fmt(f['logprob_per_token']):>13}  {fmt(f['rouge_l']):>7}  "
               f"{fmt(f.get('cosine')):>6}  {fmt(f['well_formed']):>11}")  # fmt: skip
-    print("  curator             AUC mismatched  AUC boilerplate  precision  recall  pairs")
-    for name, c in m["curators"].items():
-        print(f"    {name:<17} {fmt(c['auc_mismatched']):>14}  {fmt(c['auc_boilerplate']):>15}  "
-              f"{fmt(c['precision']):>9}  {fmt(c['recall']):>6}  {c['pairs']:>5}")  # fmt: skip
+    for title, curators in curator_tables(m):
+        print(f"  {title}")
+        widths = [max(len(str(r[i])) for r in curators) for i in range(len(curators[0]))]
+        for row in curators:
+            cells = [str(v).rjust(w) if i else str(v).ljust(w)
+                     for i, (v, w) in enumerate(zip(row, widths, strict=True))]  # fmt: skip
+            print("    " + "  ".join(cells))
+
+
+def curator_tables(m: dict) -> list[tuple[str, list[tuple]]]:
+    """The curator tables of the measure stage's metrics `m`: on the probe pairs (AUC of true
+    pairs against each kind of false one) and on the judged pairs (usable against the rest),
+    each with the keep rule's precision and recall; a header row first."""
+    tables = []
+    for key, title in (("curators", "curators on probe pairs (AUC true vs each kind)"),
+                       ("curators_judged", f"curators on judged pairs {m.get('judged_pairs')} "
+                                           "(AUC usable vs unusable)")):  # fmt: skip
+        if not m.get(key):
+            continue
+        kinds = [k for k in next(iter(m[key].values())) if k.startswith("auc_")]
+        header = ("curator", *(k.replace("_", " ") for k in kinds), "precision", "recall",
+                  "kept", "pairs")  # fmt: skip
+        rows = [(name, *(fmt(c[k]) for k in kinds), fmt(c["precision"]), fmt(c["recall"]),
+                 c.get("kept", "-"), c["pairs"]) for name, c in m[key].items()]  # fmt: skip
+        tables.append((title, [header, *rows]))
+    return tables
 
 
 def print_curated(run_dir: str, curate_stages: list[str], n: int = 5, seed: int = 0) -> None:

@@ -2,17 +2,18 @@
 
 The prompt is in our own words, with the paper's semantics; the model's chat template renders it.
 Seed pairs may precede it as demonstrations (earlier turns of the same request, answered with
-their instructions), which turns a small model's replies from summaries into requests. An answer
-that is not a well-formed instruction is dropped with its reason (`instruction_form`).
+their instructions), which turns a small model's replies from summaries into requests; they are
+chosen per segment (`demonstrations`). An answer that is not a well-formed instruction is dropped
+with its reason (`instruction_form`), and one that takes a shown demonstration's topic as
+`borrows_demonstration`.
 """
 
-import random
 from dataclasses import dataclass
 from typing import ClassVar
 
 from humpback.inference.backend import Messages
-from humpback.schemas.config import DemonstrationsConfig
 from humpback.schemas.records import Candidate
+from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.task import Filtered, Rejected, Task
 
@@ -20,8 +21,6 @@ BACKWARD_REQUEST = (
     "Below is a response. Write the instruction or question that this response would answer "
     "best. Reply with the instruction only.\n\nResponse:\n{output}"
 )
-
-Demonstration = tuple[str, str]  # (instruction, output)
 
 
 def backward_prompt(output: str, demonstrations: tuple[Demonstration, ...] = ()) -> Messages:
@@ -34,21 +33,6 @@ def backward_prompt(output: str, demonstrations: tuple[Demonstration, ...] = ())
             {"role": "assistant", "content": instruction},
         ]
     return [*turns, {"role": "user", "content": BACKWARD_REQUEST.format(output=output)}]
-
-
-def choose_demonstrations(
-    pairs: list[dict], cfg: DemonstrationsConfig
-) -> tuple[Demonstration, ...]:
-    """`cfg.count` seed pairs ({instruction, output}) whose instruction is well formed and whose
-    output fits `cfg.max_chars`: the shortest outputs, or a seeded random draw."""
-    fitting = [
-        p for p in pairs
-        if len(p["output"]) <= cfg.max_chars and form_problem(p["instruction"], p["output"]) is None
-    ]  # fmt: skip
-    fitting.sort(key=lambda p: (len(p["output"]), p["instruction"]))
-    if cfg.choose == "random":
-        fitting = random.Random(cfg.seed).sample(fitting, min(cfg.count, len(fitting)))
-    return tuple((p["instruction"], p["output"]) for p in fitting[: cfg.count])
 
 
 def clean_instruction(text: str) -> str:
@@ -65,12 +49,14 @@ class Backtranslate(Task):
     """A segment becomes a candidate: its text is the answer, the instruction is generated."""
 
     backward_model: str
-    demonstrations: tuple[Demonstration, ...] = ()
+    demonstrations: Demonstrations = NO_DEMONSTRATIONS
     check_form: bool = True
+    check_borrow: bool = True
     record: ClassVar = Candidate
 
     def prompt(self, segment: dict) -> Messages:
-        return backward_prompt(segment["text"], self.demonstrations)
+        shown = self.demonstrations.shown(segment["id"], segment["text"])
+        return backward_prompt(segment["text"], shown)
 
     def parse(self, segment: dict, answer: str) -> dict | Rejected | Filtered:
         instruction = clean_instruction(answer)
@@ -80,6 +66,10 @@ class Backtranslate(Task):
             problem = form_problem(instruction, segment["text"], BACKWARD_REQUEST)
             if problem:
                 return Filtered(problem, instruction)
+        if self.check_borrow and self.demonstrations.borrows(
+            instruction, segment["text"], segment["id"]
+        ):
+            return Filtered("borrows_demonstration", instruction)
         return Candidate(
             **segment, instruction=instruction, backward_model=self.backward_model
         ).model_dump()

@@ -16,7 +16,8 @@ from typing import ClassVar
 
 from humpback.inference.backend import Continuation, Messages
 from humpback.schemas.records import Candidate, Scored
-from humpback.tasks.backtranslate import Demonstration, backward_prompt
+from humpback.tasks.backtranslate import backward_prompt
+from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
 from humpback.tasks.task import Rejected, Task
 from humpback.tasks.untrusted import curator_view
 
@@ -53,14 +54,16 @@ def ifd_from(answer: Answer) -> float | None:
 
 @dataclass(frozen=True)
 class InstructionPMI(Task):
-    """A candidate gets its PMI under M_yx (the model that wrote its instruction)."""
+    """A candidate gets its PMI under M_yx (the model that wrote its instruction), after the
+    demonstrations its instruction was written after."""
 
-    demonstrations: tuple[Demonstration, ...] = ()
+    demonstrations: Demonstrations = NO_DEMONSTRATIONS
     record: ClassVar = Candidate
     reads: ClassVar = "likelihood"
 
     def prompt(self, candidate: dict) -> list[Continuation]:
-        return pmi(candidate["instruction"], candidate["text"], self.demonstrations)
+        shown = self.demonstrations.shown(candidate["id"], candidate["text"])
+        return pmi(candidate["instruction"], candidate["text"], shown)
 
     def parse(self, candidate: dict, answer: Answer) -> dict | Rejected:
         value = pmi_from(answer)
