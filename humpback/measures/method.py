@@ -241,7 +241,7 @@ def measure(
     result = {
         "heldout_pairs": len(heldout),
         "probe_pairs": dict(Counter(p["kind"] for p in probes)),
-        "demonstrations": len(demonstrations.pool) and demonstrations.count,
+        "demonstrations": demonstrations.count if demonstrations.pool else 0,
         "backward_fidelity": fidelity,
         "curators": {
             name: discrimination(probes, s[:split], k[:split]) for name, (s, k) in scores.items()

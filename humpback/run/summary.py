@@ -28,12 +28,17 @@ def print_status(run_dir: str, stage_names: list[str]) -> None:
                 outputs.append(
                     f"  {name} {kind}: {where if isinstance(where, str) else ', '.join(where)}"
                 )
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    print_table([header, *rows])
     if outputs:
         print("\noutputs:")
         print("\n".join(outputs))
+
+
+def print_table(rows: list[tuple], indent: str = "") -> None:
+    """`rows` (a header first) in left-aligned columns."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(indent + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def fmt(value) -> str:
@@ -63,11 +68,7 @@ def print_measures(run_dir: str) -> None:
               f"{fmt(f.get('cosine')):>6}  {fmt(f['well_formed']):>11}")  # fmt: skip
     for title, curators in curator_tables(m):
         print(f"  {title}")
-        widths = [max(len(str(r[i])) for r in curators) for i in range(len(curators[0]))]
-        for row in curators:
-            cells = [str(v).rjust(w) if i else str(v).ljust(w)
-                     for i, (v, w) in enumerate(zip(row, widths, strict=True))]  # fmt: skip
-            print("    " + "  ".join(cells))
+        print_table(curators, indent="    ")
 
 
 def curator_tables(m: dict) -> list[tuple[str, list[tuple]]]:

@@ -14,10 +14,11 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from nltk.stem.porter import PorterStemmer
 
+from humpback.inference.embedding import embed
 from humpback.schemas.config import DemonstrationsConfig
 from humpback.tasks.instruction_form import QUESTION_WORDS, REQUEST_VERBS, form_problem
 
@@ -84,10 +85,9 @@ class Demonstrations:
 NO_DEMONSTRATIONS = Demonstrations()
 
 
+@lru_cache(maxsize=1024)  # asked for one segment's prompt, its borrow check and its PMI
 def nearest(pool: tuple[Demonstration, ...], text: str, count: int) -> tuple[Demonstration, ...]:
     """The `count` pairs of `pool` whose outputs are nearest `text` in wordllama's embedding."""
-    from humpback.inference.embedding import embed
-
     outputs = embed(tuple(output for _, output in pool))
     similarity = outputs @ embed((text,))[0]
     order = sorted(range(len(pool)), key=lambda i: (-similarity[i], i))
