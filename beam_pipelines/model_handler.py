@@ -8,24 +8,17 @@ from typing import Any
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from humpback.beam_pipelines.counting import count
-from humpback.inference.backend import (
-    ChatBackend,
-    Generation,
-    LabelDistribution,
-    Likelihood,
-    load_backend,
-)
+from humpback.inference.backend import ChatBackend, load_backend
 from humpback.inference.request_cache import RequestCache, model_fingerprint
 from humpback.schemas.config import InferenceConfig
 from humpback.storage.folders import local_copy
 from humpback.tasks.task import Task
 
-RESULTS = {"text": Generation, "labels": LabelDistribution, "likelihood": Likelihood}
-
 
 class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
-    """Elements are dicts with a `prompt` (chat messages, or continuations); the inference is a
-    Generation, a LabelDistribution or a Likelihood, as the task reads."""
+    """Elements are dicts with a `prompt` (chat messages, or continuations); the inference is
+    what the task's read mode makes of them (a Generation, a LabelDistribution or a
+    Likelihood)."""
 
     def __init__(
         self, model_path: str, cfg: InferenceConfig, task: Task, cache_dir: str | None = None
@@ -59,30 +52,14 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         """The request cache, opened in the process that runs the batch (not the one that loaded
         a shared model)."""
         if self._cache is None and self.cache_dir:
-            kind = RESULTS[self.task.reads]
+            kind = self.task.reads.result
             served = getattr(self.cfg.settings, "model", None)
             model_key = [model_fingerprint(self.model_path), served]
             self._cache = RequestCache(self.cache_dir, json.dumps(model_key), kind)
         return self._cache
 
-    def parameters(self) -> dict:
-        """What besides the model and the prompt decides a result."""
-        if self.task.reads == "text":
-            return {"backend": self.cfg.backend, "sampling": self.cfg.sampling.model_dump()}
-        if self.task.reads == "likelihood":
-            return {"backend": self.cfg.backend, "likelihood": True}
-        return {
-            "backend": self.cfg.backend,
-            "prefix": self.task.answer_prefix,
-            "labels": list(self.task.labels),
-        }
-
     def infer(self, model: ChatBackend, prompts: list) -> list:
-        if self.task.reads == "text":
-            return model.generate(prompts, self.cfg.sampling)
-        if self.task.reads == "likelihood":
-            return model.likelihood(prompts)
-        return model.label_distribution(prompts, self.task.answer_prefix, list(self.task.labels))
+        return self.task.reads.infer(model, prompts, self.cfg)
 
     def run_inference(
         self,
@@ -95,7 +72,7 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         if cache is None:
             outputs = self.infer(model, prompts)
         else:
-            keys = cache.keys(prompts, self.parameters())
+            keys = cache.keys(prompts, self.task.reads.parameters(self.cfg))
             known = cache.get(keys)
             todo = [i for i, k in enumerate(keys) if k not in known]
             new = self.infer(model, [prompts[i] for i in todo]) if todo else []

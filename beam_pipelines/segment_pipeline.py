@@ -13,8 +13,8 @@ from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
 from humpback.beam_pipelines.io.documents import Document, ReadError, cleaned
 from humpback.beam_pipelines.io.shards import write_shards
 from humpback.beam_pipelines.progress import ReportProgress
-from humpback.beam_pipelines.segment.budget import Deadline
 from humpback.beam_pipelines.segment.charsets import decode, utf8
+from humpback.beam_pipelines.segment.deadline import Deadline
 from humpback.beam_pipelines.segment.dedup import DropDuplicates
 from humpback.beam_pipelines.segment.filters import drop_reason, identify_language, segment_filters
 from humpback.beam_pipelines.segment.html_segmenter import html_sections

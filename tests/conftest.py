@@ -28,7 +28,7 @@ def make_tiny_model(tmp_path_factory, embedded_model):
     """Saves a 2-layer random model of a transformers `model_type` (extra config fields as
     keywords) with the embedded model's tokenizer, and its chat template unless `template` is
     False (a base model's tokenizer); returns its folder."""
-    from tools.tiny_run import make_tiny_model as save
+    from tests.tiny_run import make_tiny_model as save
 
     def make(model_type: str = "llama", template: bool = True, **fields) -> str:
         path = tmp_path_factory.mktemp(f"tiny-{model_type}{'' if template else '-base'}")

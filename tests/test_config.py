@@ -150,3 +150,10 @@ def test_validate_prints_the_resolved_config():
     assert resolved["curate"]["k"] == 4 and "${" not in result.stdout
     assert resolved == load_config(QUICKSTART, ["curate.k=4"]).model_dump(mode="json")
     assert result.stdout.strip().splitlines()[-1].startswith(f"# {QUICKSTART}: valid; stages:")
+
+
+def test_a_key_that_moved_says_where_it_went(tmp_path):
+    text = QUICKSTART.read_text().replace("evaluate:", "evaluate:\n  decontamination_ngram: 9", 1)
+    (tmp_path / "old.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=r"decontamination_ngram: .*\(moved to decontamination"):
+        load_config(tmp_path / "old.yaml")

@@ -12,7 +12,7 @@ import yaml
 
 from humpback.schemas.config import WEB_TAG
 from humpback.storage.shards import load_rows
-from tools.tiny_run import ALPACA_EVAL, tiny_config
+from tests.tiny_run import ALPACA_EVAL, tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_1", "train_1",
@@ -392,3 +392,4 @@ def test_export_writes_a_dataset_folder_that_datasets_and_the_hub_card_read(fini
     assert (out / "config.yaml").read_text() == (finished_run / "config.yaml").read_text()
     missing = humpback("export", str(finished_run), str(tmp_path / "x"), "--iteration", "3")
     assert missing.returncode == 2 and "curate_3 has not finished" in missing.stderr
+

@@ -6,8 +6,9 @@ import time
 import pytest
 
 from humpback.beam_pipelines.io.documents import ReadError, read_jsonl
-from humpback.beam_pipelines.segment.budget import Deadline, MarkupTooComplex, OverBudget
+from humpback.beam_pipelines.segment.deadline import Deadline, OverBudget
 from humpback.beam_pipelines.segment.html_segmenter import html_sections
+from humpback.beam_pipelines.segment.markup_check import MarkupTooComplex
 from humpback.schemas.config import CorpusConfig
 from tools.faults import BUDGET_S, MEMORY_CAP_MB, make_fault_corpus, segment_in_process
 

@@ -5,12 +5,11 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from humpback.beam_pipelines import augment_pipeline, curate_pipeline
-from humpback.beam_pipelines.counting import run_and_count
 from humpback.run.beam_run import new_pipeline
-from humpback.schemas.config import AugmentConfig, CurateConfig, Sampling, TagsConfig
+from humpback.schemas.config import AugmentConfig, CurateConfig, Sampling
 from humpback.schemas.records import Segment
 from humpback.storage.shards import load_rows
+from tests.model_stages import augment, curate
 
 # A random model writes no well-formed instruction: the form check is off here.
 RANDOM_TEXT = AugmentConfig(check_form=False, pmi=False)
@@ -29,11 +28,7 @@ def _segments(folder, texts: list[str] = TEXTS) -> None:
 
 
 def _augment(model, segments, out, cfg, cache=None) -> tuple[dict, list[dict]]:
-    pipeline = new_pipeline()
-    augment_pipeline.build(
-        pipeline, f"{segments}/segments-*.parquet", model, cfg, str(out), cache_dir=cache
-    )
-    counts = run_and_count(pipeline)
+    counts = augment(model, f"{segments}/segments-*.parquet", str(out), cfg, cache)
     return counts, sorted(load_rows(f"{out}/candidates-*.parquet"), key=lambda c: c["id"])
 
 
@@ -72,18 +67,13 @@ def test_likelihood_curation_records_pmi_and_ifd_and_keeps_by_the_rule(tiny_mode
     assert all(isinstance(c["pmi"], float) for c in candidates)
     # thresholds between the candidates' own figures, so that the rule keeps some and not all
     cfg = CurateConfig(mode="likelihood", min_pmi=min(c["pmi"] for c in candidates) - 1)
-    pipeline = new_pipeline()
-    curate_pipeline.build(pipeline, f"{tmp_path}/aug/candidates-*.parquet", tiny_model, cfg, 1,
-                          TagsConfig(), str(tmp_path / "cur"))  # fmt: skip
-    run_and_count(pipeline)
+    curate(tiny_model, f"{tmp_path}/aug/candidates-*.parquet", str(tmp_path / "cur"), cfg)
     scored = load_rows(f"{tmp_path}/cur/scored-*.parquet")
     ifds = sorted(r["ifd"] for r in scored)
     assert len(scored) == 3 and all(r["score"] is None for r in scored)
     cfg = cfg.model_copy(update={"max_ifd": (ifds[0] + ifds[1]) / 2})
-    pipeline = new_pipeline()
-    curate_pipeline.build(pipeline, f"{tmp_path}/aug/candidates-*.parquet", tiny_model, cfg, 1,
-                          TagsConfig(), str(tmp_path / "cur2"))  # fmt: skip
-    counts = run_and_count(pipeline)
+    counts = curate(tiny_model, f"{tmp_path}/aug/candidates-*.parquet", str(tmp_path / "cur2"),
+                    cfg)  # fmt: skip
     curated = load_rows(f"{tmp_path}/cur2/curated-*.parquet")
     assert counts["out"] == len(curated) == 1 and counts["filtered:above_max_ifd"] == 2
     assert curated[0]["ifd"] == ifds[0] and curated[0]["pmi"] is not None

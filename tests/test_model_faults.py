@@ -7,17 +7,10 @@ import json
 import apache_beam as beam
 import pytest
 
-from humpback.beam_pipelines import augment_pipeline, curate_pipeline
-from humpback.beam_pipelines.counting import run_and_count
-from humpback.run.beam_run import new_pipeline
-from humpback.schemas.config import (
-    AugmentConfig,
-    CurateConfig,
-    OpenAISettings,
-    Sampling,
-    TagsConfig,
-)
+from humpback.beam_pipelines.task_pipeline import count_written
+from humpback.schemas.config import AugmentConfig, CurateConfig, OpenAISettings, Sampling
 from humpback.storage.shards import load_rows
+from tests.model_stages import augment, curate
 from tests.servers import FAULTS, FaultProxy
 from tests.test_inference_pipeline import _segments
 
@@ -49,10 +42,8 @@ def test_every_model_fault_is_retried_or_dead_lettered_and_each_stage_reconciles
     cfg = AugmentConfig(backend="openai", openai=_settings(proxy, 5.0, 1), batch_size=4,
                         cache=False, check_form=False, pmi=False, max_input_tokens=1024,
                         sampling=Sampling(temperature=0.0, max_new_tokens=8))  # fmt: skip
-    pipeline = new_pipeline()
-    augment_pipeline.build(pipeline, f"{tmp_path}/segments/segments-*.parquet", embedded_model,
-                           cfg, str(tmp_path / "augment"))  # fmt: skip
-    counts = run_and_count(pipeline)
+    counts = augment(embedded_model, f"{tmp_path}/segments/segments-*.parquet",
+                     str(tmp_path / "augment"), cfg)  # fmt: skip
     candidates = {c["id"] for c in load_rows(f"{tmp_path}/augment/candidates-*.parquet")}
     dead = _dead(tmp_path / "augment")
     assert counts["in"] == len(texts) == counts["out"] + counts["dead_lettered"]
@@ -69,11 +60,8 @@ def test_every_model_fault_is_retried_or_dead_lettered_and_each_stage_reconciles
         scoring = CurateConfig(backend="openai", openai=_settings(proxy, 60.0), mode=mode, k=1,
                                batch_size=4, cache=False, max_input_tokens=1024,
                                sampling=Sampling(temperature=0.0, max_new_tokens=8))  # fmt: skip
-        pipeline = new_pipeline()
-        curate_pipeline.build(pipeline, f"{tmp_path}/augment/candidates-*.parquet",
-                              embedded_model, scoring, 1, TagsConfig(),
-                              f"{tmp_path}/{mode}")  # fmt: skip
-        counts = run_and_count(pipeline)
+        counts = curate(embedded_model, f"{tmp_path}/augment/candidates-*.parquet",
+                        f"{tmp_path}/{mode}", scoring)  # fmt: skip
         scored = {r["id"] for r in load_rows(f"{tmp_path}/{mode}/scored-*.parquet")}
         dead = _dead(tmp_path / mode)
         assert counts["in"] == len(candidates) == len(scored) + len(dead)
@@ -107,14 +95,13 @@ def test_a_failure_after_inference_repeats_no_paid_call_when_run_again(
                         sampling=Sampling(temperature=0.0, max_new_tokens=2))  # fmt: skip
 
     def run(out: str, fail_at: str | None) -> dict:
-        pipeline = new_pipeline()
-        candidates = augment_pipeline.build(
-            pipeline, f"{tmp_path}/segments/segments-*.parquet", embedded_model, cfg,
-            f"{tmp_path}/{out}", cache_dir=str(tmp_path / "cache"),
-        )  # fmt: skip
-        if fail_at:
-            candidates | beam.ParDo(FailAfterInference(fail_at))
-        return run_and_count(pipeline)
+        def tail(candidates):
+            count_written(candidates)
+            if fail_at:
+                candidates | beam.ParDo(FailAfterInference(fail_at))
+
+        return augment(embedded_model, f"{tmp_path}/segments/segments-*.parquet",
+                       f"{tmp_path}/{out}", cfg, str(tmp_path / "cache"), tail)  # fmt: skip
 
     with pytest.raises(Exception, match="injected failure after inference"):  # noqa: B017
         run("failed", fail_at="s056")

@@ -35,9 +35,11 @@ class Graph:
             return StageResult({"in": 1, "out": 1}, {"stage": run.stage})
 
         self.stages = [
-            Stage("a", run, ("segment",), outputs=(SeedPair,)),
-            Stage("b", run, ("augment",), {"pairs": Ref("a", SeedPair)}, (Model,)),
-            Stage("c", run, ("curate",), {"model": Ref("b", Model), "pairs": Ref("a", SeedPair)}),
+            Stage(name="a", run=run, sections=("segment",), outputs=(SeedPair,)),
+            Stage(name="b", run=run, sections=("augment",), inputs={"pairs": Ref("a", SeedPair)},
+                  outputs=(Model,)),
+            Stage(name="c", run=run, sections=("curate",),
+                  inputs={"model": Ref("b", Model), "pairs": Ref("a", SeedPair)}),
         ]
 
     def run(self, ctx, only=None, until=None, force=()) -> list[str]:
@@ -96,7 +98,7 @@ def test_a_changed_config_section_redoes_its_stage_and_those_downstream(tmp_path
 
 def test_counts_that_do_not_reconcile_fail_the_stage_and_leave_no_manifest(tmp_path):
     ctx = RunContext(config(tmp_path))
-    stage = Stage("a", lambda run: StageResult({"in": 3, "out": 1, "filtered:short": 1}))
+    stage = Stage(name="a", run=lambda run: StageResult({"in": 3, "out": 1, "filtered:short": 1}))
     with pytest.raises(RuntimeError, match="counts do not reconcile: in 3 != 2"):
         execute(ctx, stage)
     assert not (tmp_path / "a" / "manifest.json").exists()
@@ -112,7 +114,7 @@ def test_a_resumable_stage_keeps_its_folder_for_the_same_attempt_and_others_star
         raise KeyboardInterrupt
 
     for resumable in (True, False):
-        stage = Stage("t", run, resumable=resumable)
+        stage = Stage(name="t", run=run, resumable=resumable)
         for _ in range(2):
             with pytest.raises(KeyboardInterrupt):
                 execute(ctx, stage)

@@ -4,16 +4,15 @@ label distribution read, and rejected answers dead-lettered with the task's reas
 from dataclasses import dataclass
 from typing import ClassVar
 
-import apache_beam as beam
-
+from humpback.beam_pipelines import task_pipeline
 from humpback.beam_pipelines.counting import run_and_count
-from humpback.beam_pipelines.run_task import RunTask, write_task_outputs
 from humpback.inference.backend import Messages
 from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import InferenceConfig
 from humpback.schemas.records import Record
 from humpback.storage.shards import load_rows
-from humpback.tasks.task import Rejected, Task
+from humpback.tasks.reads import ReadLabels
+from humpback.tasks.task import ModelStep, Rejected, Task
 
 
 class Verdict(Record):
@@ -25,9 +24,7 @@ class Verdict(Record):
 @dataclass(frozen=True)
 class IsAboutPlants(Task):
     record: ClassVar = Verdict
-    reads: ClassVar[str] = "labels"
-    answer_prefix: ClassVar[str] = "Answer:"
-    labels: ClassVar[tuple[str, ...]] = ("1", "2")
+    reads: ClassVar = ReadLabels("Answer:", ("1", "2"))
 
     def prompt(self, record: dict) -> Messages:
         return [
@@ -45,8 +42,8 @@ def test_a_new_task_needs_no_change_to_the_transform(tiny_model, tmp_path):
     records = [{"id": f"r{i}", "text": t} for i, t in enumerate(texts)]
     pipeline = new_pipeline()
     task, cfg = IsAboutPlants(), InferenceConfig(batch_size=2)
-    outputs = pipeline | beam.Create(records) | RunTask("judge", task, tiny_model, cfg, 3)
-    write_task_outputs([outputs], str(tmp_path), Verdict)
+    step = ModelStep(task, tiny_model, cfg)
+    task_pipeline.build(pipeline, "judge", records, [step], str(tmp_path), total=3)
     counts = run_and_count(pipeline)
     assert counts["in"] == 3 and counts["dead_lettered"] == 1
     verdicts = sorted(load_rows(f"{tmp_path}/verdicts-*.parquet"), key=lambda v: v["id"])

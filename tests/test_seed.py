@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
+from humpback.run.seed_pairs import read_raw_rows, select_seed_pairs
 from humpback.schemas.config import SeedConfig
 
 

@@ -2,7 +2,7 @@
 compare the curated set with an uninterrupted run's.
 
 `python -m tools.crash_resume [--kills 24] [--seed 0] [--work DIR]` builds the tiny run
-(`tools.tiny_run`: a random 2-layer model, the whole loop in minutes), runs it once without
+(`tests.tiny_run`: a random 2-layer model, the whole loop in minutes), runs it once without
 interruption to time its stages, then for each kill point picks a stage (round robin over the
 stages, shuffled by the seed) and a moment uniformly inside that stage's time, starts the run,
 kills its whole process group there (no clean-up, as a machine lost), and runs the same command
@@ -29,7 +29,7 @@ from pathlib import Path
 import yaml
 
 from humpback.storage.shards import load_rows
-from tools.tiny_run import make_tiny_model, tiny_config
+from tests.tiny_run import make_tiny_model, tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HUMPBACK_DATA", ROOT / "../shared/data")).resolve()

@@ -1,1 +1,1 @@
-"""Readers of the corpus and writers of shards."""
+"""Readers of the corpus and writers of shards (`humpback.beam_pipelines.io`)."""

@@ -11,7 +11,8 @@ from itertools import groupby
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from humpback.beam_pipelines.segment.budget import NO_DEADLINE, Deadline, check_markup
+from humpback.beam_pipelines.segment.deadline import NO_DEADLINE, Deadline
+from humpback.beam_pipelines.segment.markup_check import check_markup
 from humpback.beam_pipelines.segment.sections import Block, Section, nested_sections
 
 BOILERPLATE_TAGS = [

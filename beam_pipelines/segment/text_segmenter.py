@@ -8,7 +8,7 @@ than `max_chars` is cut between blocks into pieces that keep the heading.
 
 import re
 
-from humpback.beam_pipelines.segment.budget import NO_DEADLINE, Deadline
+from humpback.beam_pipelines.segment.deadline import NO_DEADLINE, Deadline
 from humpback.beam_pipelines.segment.sections import Block, Section
 
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)[\s#]*$")

@@ -21,17 +21,14 @@ import fsspec
 from humpback.inference.backend import ChatBackend, load_backend
 from humpback.inference.embedding import embed, embedder
 from humpback.measures.ranking import auc, percentile_ranks, precision_recall
-from humpback.schemas.config import CurateConfig, RunConfig
-from humpback.tasks.backtranslate import BACKWARD_REQUEST, backward_prompt, clean_instruction
+from humpback.schemas.config import CurateConfig, InferenceConfig, RunConfig
+from humpback.schemas.records import Segment
+from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate, backward_prompt
 from humpback.tasks.demonstrations import Demonstrations
 from humpback.tasks.instruction_form import form_problem
-from humpback.tasks.likelihood import ifd, ifd_from, pmi, pmi_from
-from humpback.tasks.score import (
-    SCORE_LABELS,
-    SCORE_PREFIX,
-    curation_prompt,
-    score_from_distribution,
-)
+from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
+from humpback.tasks.score import Score
+from humpback.tasks.task import Filtered, Task, run_in_process
 
 
 def probe_pairs(heldout: list[dict], boilerplate: list[str], seed: int = 0) -> list[dict]:
@@ -70,6 +67,22 @@ def judged_probes(path: str, chars: int) -> list[dict]:
             for r in rows]  # fmt: skip
 
 
+def as_segment(key: str, answer: str) -> dict:
+    """An answer as the stages' tasks read a segment, keyed `key` (the demonstrations shown
+    before it are drawn by that key)."""
+    return Segment(id=key, text=answer, header="", header_path=[], url="", document_id=key,
+                   source_file="", record_offset=0, lang=None,
+                   char_len=len(answer)).model_dump()  # fmt: skip
+
+
+def field_of(task: Task, backend: ChatBackend, records: list[dict], cfg: InferenceConfig,
+             name: str) -> list:  # fmt: skip
+    """The field `name` of the record the task makes of each record (None where it makes
+    none), run as the stages run it."""
+    outcomes = run_in_process(task, backend, records, cfg)
+    return [o[name] if isinstance(o, dict) else None for o in outcomes]
+
+
 def _per_token(results) -> list[float | None]:
     return [sum(r.logprobs) / sum(r.tokens) if r.error is None and sum(r.tokens) else None
             for r in results]  # fmt: skip
@@ -95,8 +108,11 @@ def backward_fidelity(
             [[(prompt, p["instruction"])] for prompt, p in zip(prompts, heldout, strict=True)]
         )
     )
-    written = [clean_instruction(g.text or "")
-               for g in backend.generate(prompts, config.augment.sampling)]  # fmt: skip
+    task = Backtranslate("", demonstrations, config.augment.check_form,
+                         config.augment.check_borrow)  # fmt: skip
+    records = [as_segment(p["id"], p["output"]) for p in heldout]
+    written = [o["instruction"] if isinstance(o, dict) else o.raw if isinstance(o, Filtered)
+               else "" for o in run_in_process(task, backend, records, config.augment)]  # fmt: skip
     from rouge_score.rouge_scorer import RougeScorer
 
     rouge = RougeScorer(["rougeL"])
@@ -116,24 +132,32 @@ def backward_fidelity(
     return result
 
 
-def rubric_scores(backend: ChatBackend, probes: list[dict]) -> list[tuple[int, float] | None]:
-    """Each probe's (score, expected score) under a scorer's distribution over 1..5."""
-    prompts = [curation_prompt(p["instruction"], p["answer"]) for p in probes]
-    results = backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS)
-    return [score_from_distribution(r.probs) if r.error is None else None for r in results]
+def probe_candidates(probes: list[dict]) -> list[dict]:
+    """Probe pairs as the stages' tasks read a candidate."""
+    return [{**as_segment(p["key"], p["answer"]), "instruction": p["instruction"],
+             "backward_model": ""} for p in probes]  # fmt: skip
 
 
-def ifd_scores(backend: ChatBackend, probes: list[dict]) -> list[float | None]:
-    results = backend.likelihood([ifd(p["instruction"], p["answer"]) for p in probes])
-    return [ifd_from((r.logprobs, r.tokens)) if r.error is None else None for r in results]
+def rubric_scores(
+    backend: ChatBackend, probes: list[dict], cfg: InferenceConfig
+) -> list[tuple[int, float] | None]:
+    """Each probe's (score, expected score) under a scorer's distribution over 1..5: the curate
+    stage's rubric task, read from log-probabilities."""
+    outcomes = run_in_process(Score("", 0, "logprobs"), backend, probe_candidates(probes), cfg)
+    return [(o["score"], o["expected_score"]) if isinstance(o, dict) else None for o in outcomes]
 
 
-def pmi_scores(backend: ChatBackend, probes: list[dict], demonstrations: Demonstrations) -> list:
-    """Each probe's PMI under M_yx, after the demonstrations shown before its answer."""
-    requests = [pmi(p["instruction"], p["answer"], demonstrations.shown(p["key"], p["answer"]))
-                for p in probes]  # fmt: skip
-    results = backend.likelihood(requests)
-    return [pmi_from((r.logprobs, r.tokens)) if r.error is None else None for r in results]
+def ifd_scores(backend: ChatBackend, probes: list[dict], cfg: InferenceConfig) -> list:
+    """Each probe's IFD under a scorer: the curate stage's likelihood task."""
+    return field_of(AnswerIFD("", 0), backend, probe_candidates(probes), cfg, "ifd")
+
+
+def pmi_scores(backend: ChatBackend, probes: list[dict], demonstrations: Demonstrations,
+               cfg: InferenceConfig) -> list:  # fmt: skip
+    """Each probe's PMI under M_yx, after the demonstrations shown before its answer: the
+    augment stage's likelihood task."""
+    task = InstructionPMI(demonstrations)
+    return field_of(task, backend, probe_candidates(probes), cfg, "pmi")
 
 
 def discrimination(probes: list[dict], scores: list[float | None], keep: list[bool]) -> dict:
@@ -219,20 +243,20 @@ def measure(
     fidelity, pmis = {}, []
     for name, path in (("base", base_model), ("M_yx", backward_model)):
         say(f"measure: backward fidelity of {name}")
-        backend = load_backend(path, cfg.inference)
+        backend = load_backend(path, cfg)
         if name == "base" and config.chat_template:
             backend.tokenizer.chat_template = config.chat_template
         fidelity[name] = backward_fidelity(backend, heldout, demonstrations, config, cfg.embeddings)
         if name == "M_yx":
             say(f"measure: PMI of {len(pairs)} probe and judged pairs under M_yx")
-            pmis = pmi_scores(backend, pairs, demonstrations)
+            pmis = pmi_scores(backend, pairs, demonstrations, cfg)
         del backend
         gc.collect()
     scores = {"pmi (M_yx)": (pmis, [p is not None and p >= config.curate.min_pmi for p in pmis])}
     for name, path in scorers.items():
         say(f"measure: curator {name} on {len(pairs)} probe and judged pairs")
-        backend = load_backend(path, cfg.inference)
-        rubric, ifds = rubric_scores(backend, pairs), ifd_scores(backend, pairs)
+        backend = load_backend(path, cfg)
+        rubric, ifds = rubric_scores(backend, pairs, cfg), ifd_scores(backend, pairs, cfg)
         del backend
         gc.collect()
         for kind, value in curator_scores(rubric, ifds, pmis, config.curate).items():

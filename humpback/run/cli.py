@@ -1,7 +1,6 @@
 """The `humpback` command: validate a config, run its stages (resuming), show a run's status."""
 
 import argparse
-import functools
 import logging
 import os
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 from humpback.run.manifest import read_manifest
 from humpback.run.memory import map_large_blocks
 from humpback.run.plan import Interrupted
-from humpback.run.summary import print_curated, print_measures, print_status, print_win_rates
+from humpback.run.summary import print_summary
 from humpback.schemas.config import RunConfig, load_config, redact_secrets
 from humpback.schemas.errors import UserError
 
@@ -60,7 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(prog="humpback", usage=USAGE, description=__doc__)
     sub = parser.add_subparsers(required=True)
-    add = functools.partial(sub.add_parser, parents=[common])  # every command takes --traceback
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        """A command: its help is its description; every command takes --traceback."""
+        return sub.add_parser(name, parents=[common], help=help, description=help,
+                              prog=f"humpback {name}")  # fmt: skip
+
     run = add("run", help="run every stage of a config in order, skipping complete ones")
     run.add_argument("config")
     which = run.add_mutually_exclusive_group()
@@ -69,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", metavar="STAGE", action="append", default=[], help="redo it")
     run.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides")
     run.set_defaults(command=cmd_run)
-    validate = add("validate", help="check a config and print it resolved")
+    validate = add(
+        "validate",
+        help="check a config and print it resolved: every option, its default filled in and "
+        "${VAR} expanded, as YAML",
+    )
     validate.add_argument("config")
     validate.add_argument(
         "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
@@ -176,10 +184,7 @@ def cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         return 130
     run_dir = RunContext(config).run_dir
     print()
-    print_status(run_dir, [s.name for s in stages])
-    print_measures(run_dir)
-    print_curated(run_dir, [s.name for s in stages if s.name.startswith("curate_")], n=5)
-    print_win_rates(run_dir)
+    print_summary(run_dir, [s.name for s in stages])
     from humpback.run.report import write_report
 
     print(f"\nreport: {write_report(run_dir, [s.name for s in stages])}")
@@ -207,7 +212,8 @@ def cmd_measure(args: argparse.Namespace, beam_args: list[str]) -> int:
         return 2
     if _run(config, build_stages(config), "measure", None, ["measure"], beam_args):
         return 130
-    print_measures(config.run_dir)  # absolute: set from the run folder above
+    stages = [s.name for s in build_stages(config)]
+    print_summary(config.run_dir, stages, ("measures",))  # absolute: set from the run folder
     return 0
 
 
@@ -241,7 +247,7 @@ def cmd_status(args: argparse.Namespace, _beam_args: list[str]) -> int:
         return 2
     from humpback.run.stages import build_stages
 
-    print_status(args.run_dir, [s.name for s in build_stages(config)])
+    print_summary(args.run_dir, [s.name for s in build_stages(config)], ("stages",))
     return 0
 
 

@@ -1,6 +1,7 @@
-"""A config's Dataflow jobs, built offline: the segment, augment and curate pipelines made with
-the DataflowRunner and `--dry_run=True` (no credentials, no network, nothing submitted), and
-read back from the job's pipeline proto: each step, the resource hints it carries, the image."""
+"""A config's Dataflow jobs, built offline: every Beam stage's pipeline (segment, and each model
+stage from its declaration) made with the DataflowRunner and `--dry_run=True` (no credentials,
+no network, nothing submitted), and read back from the job's pipeline proto: each step, the
+resource hints it carries, the image."""
 
 from dataclasses import dataclass
 
@@ -9,8 +10,8 @@ from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.transforms.resources import ResourceHint
 
 from humpback.run.beam_run import beam_options
-from humpback.run.graph import RunContext, StageRun
-from humpback.run.stages import build_stages, offline_jobs
+from humpback.run.graph import RunContext, stage_run
+from humpback.run.stages import build_stages
 from humpback.schemas.config import RunConfig
 
 DRY_RUN = ["--runner=DataflowRunner", "--dry_run=True"]
@@ -36,15 +37,13 @@ def dataflow_jobs(config: RunConfig, beam_args: list[str] = ()) -> list[StageJob
     """The Dataflow job of each Beam stage of the config, built with its Beam options (the
     config's, then `beam_args`) and the DataflowRunner's dry run."""
     ctx = RunContext(config, list(beam_args))
-    jobs = offline_jobs(config)
     found = []
     for stage in build_stages(config):
-        if stage.name not in jobs:
+        if stage.pipeline is None:
             continue
-        inputs = {name: ctx.url(ref.stage, ref.output) for name, ref in stage.inputs.items()}
-        run = StageRun(ctx, stage.name, ctx.stage_dir(stage.name), inputs)
+        run = stage_run(ctx, stage, offline=True)
         pipeline = beam.Pipeline(options=beam_options(run, DRY_RUN))
-        jobs[stage.name](run)(pipeline)
+        stage.pipeline(run)(pipeline)
         pipeline.run()
         found.append(describe(stage.name, pipeline.runner.proto_pipeline))
     return found

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
-from humpback.beam_pipelines import evaluate_pipeline, judge_pipeline
+from humpback.beam_pipelines import task_pipeline
 from humpback.measures.win_rates import (
     agreement,
     paired_difference,
@@ -22,10 +22,12 @@ from humpback.run.graph import StageResult, StageRun
 from humpback.run.manifest import read_manifest
 from humpback.schemas.config import EvaluateConfig, JudgeConfig, RunConfig
 from humpback.schemas.errors import UserError
-from humpback.storage.folders import list_files, local_copy, read_json_rows, write_text
+from humpback.storage.folders import list_files, read_json_rows, write_text
 from humpback.storage.shards import load_rows, shard_pattern
 from humpback.tasks.answer import Answer, inference_tag
+from humpback.tasks.compare import Compare
 from humpback.tasks.eval_overlap import EvalOverlap
+from humpback.tasks.task import ModelStep
 
 
 @cache
@@ -56,12 +58,13 @@ def eval_prompts(cfg: EvaluateConfig) -> list[dict]:
 
 
 def eval_overlap(config: RunConfig) -> EvalOverlap | None:
-    """What decontamination tests instructions against: every evaluation prompt of the file."""
-    cfg = config.evaluate
-    if not cfg.prompts:
+    """What decontamination tests instructions against: every prompt of its file (the
+    evaluation prompts unless it names its own)."""
+    cfg = config.decontamination
+    prompts = cfg.prompts or config.evaluate.prompts
+    if not prompts:
         return None
-    return EvalOverlap((r["instruction"] for r in _prompts_file(cfg.prompts)),
-                       cfg.decontamination_ngram)  # fmt: skip
+    return EvalOverlap((r["instruction"] for r in _prompts_file(prompts)), cfg.ngram)
 
 
 def file_part(generator: str) -> str:
@@ -80,12 +83,14 @@ def run_evaluate(run: StageRun, models: tuple[str, ...]) -> StageResult:
     for name, path in paths.items():
         answer = Answer(generator=name, tag=tag, style=run.config.tags.style)
         part = file_part(name)
+        step = ModelStep(answer, path, cfg)
         counts = run_beam(
             run,
-            lambda p, path=path, answer=answer, part=part: evaluate_pipeline.build(
-                p, prompts, path, answer, cfg, run.folder, part, run.ctx.inference_cache
+            lambda p, step=step, part=part: task_pipeline.build(
+                p, f"evaluate {step.task.generator}", prompts, [step], run.folder, len(prompts),
+                run.ctx.inference_cache, part,
             ),
-        ).counts
+        ).counts  # fmt: skip
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
         answers = load_rows(shard_pattern(run.folder, f"answers-{part}"))
@@ -126,20 +131,17 @@ def judge_pairs(cfg: JudgeConfig, answers: list[dict], references: list[dict],
     return pairs
 
 
-def judge_path(run: StageRun) -> str:
-    from humpback.inference.embedded_model import resolve_model
-
-    cfg = run.config.judge
-    return local_copy(resolve_model(cfg.model)) if cfg.model else run.ctx.base_model
-
-
 def judge(run: StageRun, pairs: list[dict]) -> tuple[dict[str, int], list[dict], list[dict]]:
     """Run the judge pipeline over `pairs`; its counts, and the judgments and dead letters it
     wrote."""
+    cfg = run.config.judge
+    path = run.ctx.model(cfg.model)
+    served = getattr(cfg.settings, "model", None)  # a server's model name
+    task = Compare(judge=served or cfg.model or path, form=cfg.form, answer_chars=cfg.answer_chars)
     counts = run_beam(
         run,
-        lambda p: judge_pipeline.build(p, pairs, judge_path(run), run.config.judge, run.stage,
-                                       run.folder, run.ctx.inference_cache),
+        lambda p: task_pipeline.build(p, run.stage, pairs, [ModelStep(task, path, cfg)],
+                                      run.folder, len(pairs), run.ctx.inference_cache),
     ).counts  # fmt: skip
     written = (load_rows(shard_pattern(run.folder, kind)) for kind in ("judgments", "dead_letter"))
     return counts, *written

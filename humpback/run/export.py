@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from humpback.run.manifest import read_manifest
-from humpback.run.summary import curation_figures, fmt
+from humpback.run.run_view import curation_figures, fmt
+from humpback.run.stages import curated
 from humpback.schemas.config import RunConfig
 from humpback.schemas.errors import UserError
 from humpback.schemas.records import SeedPair, SFTExample
@@ -35,13 +36,16 @@ def export_dataset(run_dir: str, out: str, iteration: int | None = None,
     stages = ["seed", "segment", "augment",
               *(f"curate_{i}" for i in range(1, config.iterations + 1)), "measure"]  # fmt: skip
     manifests = {s: m for s in stages if (m := read_manifest(f"{run_dir}/{s}")) is not None}
-    curated = [t for t in range(1, config.iterations + 1) if f"curate_{t}" in manifests]
-    if not curated:
+    sets = {t: curated(config, t).stage for t in range(1, config.iterations + 1)}
+    done = [t for t, stage in sets.items()
+            if f"curate_{t}" in manifests and read_manifest(f"{run_dir}/{stage}")]  # fmt: skip
+    if not done:
         raise UserError(f"{run_dir}: no curate stage has finished; run it first")
-    t = curated[-1] if iteration is None else iteration
-    if t not in curated:
-        raise UserError(f"--iteration {t}: curate_{t} has not finished (done: {curated})")
-    rows = load_rows(shard_pattern(f"{run_dir}/curate_{t}", SFTExample.shard))
+    t = done[-1] if iteration is None else iteration
+    if t not in done:
+        stage = curated(config, t).stage
+        raise UserError(f"--iteration {t}: {stage} has not finished (done: {done})")
+    rows = load_rows(shard_pattern(f"{run_dir}/{sets[t]}", SFTExample.shard))
     seed = _seed_examples(run_dir, config) if with_seed else []
     table = pa.Table.from_pylist(seed + rows, schema=SFTExample.arrow_schema())
     out = out.rstrip("/")

@@ -42,14 +42,19 @@ class StageResult:
     metrics: Mapping = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Stage:
+    """A stage, declared once by keyword (a model stage through `task_stage`, from its steps).
+    `pipeline`, for a Beam stage: its pipeline as built for a run, which is also its Dataflow
+    job (`humpback dataflow-job`)."""
+
     name: str
     run: Callable[["StageRun"], StageResult]
     sections: tuple[str, ...] = ()  # the config sections its output depends on
     inputs: Mapping[str, Ref] = field(default_factory=dict)
     outputs: tuple[Output, ...] = ()
     resumable: bool = False  # a rerun of the same attempt keeps the folder (checkpoints)
+    pipeline: Callable[["StageRun"], Callable] | None = None
 
     @property
     def upstream(self) -> list[str]:
@@ -91,19 +96,35 @@ class RunContext:
         release_memory()
         return model
 
+    def model(self, name: str | None) -> str:
+        """A model a step names (a folder, hub id or embedded:NAME) as a local folder; None:
+        the base model."""
+        from humpback.inference.embedded_model import resolve_model
+        from humpback.storage.folders import local_copy
+
+        return local_copy(resolve_model(name)) if name else self.base_model
+
 
 @dataclass(frozen=True)
 class StageRun:
-    """What a stage's run function is given: the run, its own folder, its inputs' URLs."""
+    """What a stage's run function is given: the run, its own folder, its inputs' URLs;
+    `offline` when its job is built without reading its inputs (they need not exist)."""
 
     ctx: RunContext
     stage: str
     folder: str
     inputs: Mapping[str, str]
+    offline: bool = False
 
     @property
     def config(self) -> RunConfig:
         return self.ctx.config
+
+
+def stage_run(ctx: RunContext, stage: Stage, offline: bool = False) -> StageRun:
+    """What the stage is given: its folder and its inputs' URLs."""
+    inputs = {name: ctx.url(ref.stage, ref.output) for name, ref in stage.inputs.items()}
+    return StageRun(ctx, stage.name, ctx.stage_dir(stage.name), inputs, offline)
 
 
 def fingerprint(ctx: RunContext, stage: Stage) -> str | None:
@@ -141,9 +162,8 @@ def execute(ctx: RunContext, stage: Stage) -> dict:
     if not (stage.resumable and read_text(attempt) == key):
         remove_folder(folder)
     write_text(attempt, key)
-    inputs = {name: ctx.url(ref.stage, ref.output) for name, ref in stage.inputs.items()}
     start = time.monotonic()
-    result = stage.run(StageRun(ctx, stage.name, folder, inputs))
+    result = stage.run(stage_run(ctx, stage))
     release_memory()
     outputs: dict[str, str | list[str]] = {}
     for output in stage.outputs:

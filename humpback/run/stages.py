@@ -5,17 +5,20 @@ import json
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Mapping
 from functools import partial
 
 import fsspec
 
-from humpback.beam_pipelines import augment_pipeline, curate_pipeline, segment_pipeline
+from humpback.beam_pipelines import segment_pipeline
+from humpback.beam_pipelines.curate_tail import keep_and_convert
 from humpback.beam_pipelines.io.corpus import expand_paths
-from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs, split_holdout
+from humpback.beam_pipelines.task_pipeline import Tail
 from humpback.run.beam_run import Build, run_beam
 from humpback.run.evaluation import eval_overlap, run_calibration, run_evaluate, run_judge
 from humpback.run.graph import Model, Ref, Stage, StageResult, StageRun
+from humpback.run.seed_pairs import read_raw_rows, select_seed_pairs, split_holdout
+from humpback.run.task_stage import task_stage
 from humpback.schemas.config import RunConfig
 from humpback.schemas.errors import UserError
 from humpback.schemas.records import (
@@ -31,12 +34,16 @@ from humpback.schemas.records import (
     SFTExample,
 )
 from humpback.storage.folders import local_copy, write_text
-from humpback.storage.shards import count_rows, load_rows, shard_files, write_rows
+from humpback.storage.shards import load_rows, shard_files, write_rows
+from humpback.tasks.backtranslate import Backtranslate
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations, choose_demonstrations
+from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
+from humpback.tasks.score import Score
+from humpback.tasks.task import ModelStep
 
 SEED = Ref("seed", SeedPair)
 MODEL_SECTIONS = ("base_model", "chat_template")
-DECONTAMINATION = ("evaluate.prompts", "evaluate.decontamination_ngram")
+DECONTAMINATION = ("decontamination", "evaluate.prompts")
 
 
 def model_stage(t: int) -> str:
@@ -44,33 +51,41 @@ def model_stage(t: int) -> str:
     return f"train_{t}" if t else "train_seed"
 
 
+def curated(config: RunConfig, t: int) -> Ref:
+    """The SFT rows that iteration t trains on (and `humpback export` writes)."""
+    return Ref(f"curate_{t}", SFTExample)
+
+
 def build_stages(config: RunConfig) -> list[Stage]:
     """The run's stages in order; M_t is scored by the model before it (M0 for t = 1)."""
     stages = [
-        Stage("seed", run_seed, ("seed", *DECONTAMINATION),
+        Stage(name="seed", run=run_seed, sections=("seed", *DECONTAMINATION),
               outputs=(SeedPair, HeldOutPair, DeadLetter)),
-        Stage("train_backward", partial(run_training, role="backward"),
-              (*MODEL_SECTIONS, "training.backward"), {"seed": SEED}, (Model,), resumable=True),
-        Stage("train_seed", partial(run_training, role="seed"),
-              (*MODEL_SECTIONS, "training.seed", "tags"), {"seed": SEED}, (Model,),
-              resumable=True),
-        Stage("segment", run_segment, ("corpus", "segment"), outputs=(Segment, DeadLetter)),
-        Stage("augment", run_augment, ("augment",),
-              {"segments": Ref("segment", Segment), "model": Ref("train_backward", Model),
-               "seed": SEED},
-              (Candidate, FilteredOut, DeadLetter)),
+        Stage(name="train_backward", run=partial(run_training, role="backward"),
+              sections=(*MODEL_SECTIONS, "training.backward"), inputs={"seed": SEED},
+              outputs=(Model,), resumable=True),
+        Stage(name="train_seed", run=partial(run_training, role="seed"),
+              sections=(*MODEL_SECTIONS, "training.seed", "tags"), inputs={"seed": SEED},
+              outputs=(Model,), resumable=True),
+        Stage(name="segment", run=run_segment, pipeline=segment_job,
+              sections=("corpus", "segment"), outputs=(Segment, DeadLetter)),
+        task_stage(name="augment", steps=augment_steps, reads="segments", sections=("augment",),
+                   inputs={"segments": Ref("segment", Segment),
+                           "model": Ref("train_backward", Model), "seed": SEED},
+                   outputs=(Candidate, FilteredOut, DeadLetter), metrics=augment_metrics),
     ]  # fmt: skip
     for t in range(1, config.iterations + 1):
-        stages += [
-            Stage(f"curate_{t}", partial(run_curate, t=t), ("curate", "tags", *DECONTAMINATION),
-                  {"candidates": Ref("augment", Candidate),
-                   "scorer": Ref(model_stage(t - 1), Model)},
-                  (Scored, SFTExample, FilteredOut, DeadLetter)),
-            Stage(f"train_{t}", partial(run_training, role="iteration"),
-                  (*MODEL_SECTIONS, "training.iteration", "training.mix", "tags"),
-                  {"seed": SEED, "curated": Ref(f"curate_{t}", SFTExample)}, (Model,),
-                  resumable=True),
-        ]  # fmt: skip
+        stages.append(
+            task_stage(name=f"curate_{t}", steps=partial(curate_steps, t=t), reads="candidates",
+                       tail=curate_tail, sections=("curate", "tags", *DECONTAMINATION),
+                       inputs={"candidates": Ref("augment", Candidate),
+                               "scorer": Ref(model_stage(t - 1), Model)},
+                       outputs=(Scored, SFTExample, FilteredOut, DeadLetter)))  # fmt: skip
+        stages.append(
+            Stage(name=f"train_{t}", run=partial(run_training, role="iteration"),
+                  sections=(*MODEL_SECTIONS, "training.iteration", "training.mix", "tags"),
+                  inputs={"seed": SEED, "curated": curated(config, t)}, outputs=(Model,),
+                  resumable=True))  # fmt: skip
     if config.measure.enabled:
         # M0 .. M_{T-1} scored a curate stage; the last model scores nothing in this run
         scorers = {f"M{t}": model_stage(t) for t in range(config.iterations)}
@@ -83,13 +98,14 @@ def build_stages(config: RunConfig) -> list[Stage]:
             **{name: Ref(stage, Model) for name, stage in scorers.items()},
         }
         stages.append(
-            Stage("measure", partial(run_measure, scorers=tuple(scorers)),
-                  ("measure", "augment", "curate", *MODEL_SECTIONS), inputs)
+            Stage(name="measure", run=partial(run_measure, scorers=tuple(scorers)),
+                  sections=("measure", "augment", "curate", *MODEL_SECTIONS), inputs=inputs)
         )  # fmt: skip
     if config.evaluate.prompts:
         stages += evaluation_stages(config)
     if config.judge.calibration:
-        stages.append(Stage("judge_calibration", run_calibration, ("judge", *MODEL_SECTIONS),
+        stages.append(Stage(name="judge_calibration", run=run_calibration,
+                            sections=("judge", *MODEL_SECTIONS),
                             outputs=(Judgment, DeadLetter)))  # fmt: skip
     return stages
 
@@ -100,32 +116,23 @@ def evaluation_stages(config: RunConfig) -> list[Stage]:
     last = config.iterations
     rungs = {f"N={n}": f"scale_{n}" for n in config.evaluate.scaling}
     stages = [
-        Stage(stage, partial(run_training, role="iteration", augmented=n),
-              (*MODEL_SECTIONS, "training.iteration", "training.mix", "tags"),
-              {"seed": SEED, "curated": Ref(f"curate_{last}", SFTExample)}, (Model,),
-              resumable=True)
+        Stage(name=stage, run=partial(run_training, role="iteration", augmented=n),
+              sections=(*MODEL_SECTIONS, "training.iteration", "training.mix", "tags"),
+              inputs={"seed": SEED, "curated": curated(config, last)},
+              outputs=(Model,), resumable=True)
         for n, stage in zip(config.evaluate.scaling, rungs.values(), strict=True)
     ]  # fmt: skip
     models = {f"M{t}": model_stage(t) for t in range(last + 1)} | rungs
     sizes = {f"M{last}": model_stage(last)} | rungs if rungs else {}
     return stages + [
-        Stage("evaluate", partial(run_evaluate, models=tuple(models)),
-              ("evaluate", "tags", *MODEL_SECTIONS),
-              {name: Ref(stage, Model) for name, stage in models.items()},
-              (EvalAnswer, DeadLetter)),
-        Stage("judge", partial(run_judge, sizes=sizes), ("judge", *MODEL_SECTIONS),
-              {"answers": Ref("evaluate", EvalAnswer)}, (Judgment, DeadLetter)),
+        Stage(name="evaluate", run=partial(run_evaluate, models=tuple(models)),
+              sections=("evaluate", "tags", *MODEL_SECTIONS),
+              inputs={name: Ref(stage, Model) for name, stage in models.items()},
+              outputs=(EvalAnswer, DeadLetter)),
+        Stage(name="judge", run=partial(run_judge, sizes=sizes),
+              sections=("judge", *MODEL_SECTIONS),
+              inputs={"answers": Ref("evaluate", EvalAnswer)}, outputs=(Judgment, DeadLetter)),
     ]  # fmt: skip
-
-
-def offline_jobs(config: RunConfig) -> dict[str, Callable[[StageRun], Build]]:
-    """The Beam stages' pipelines as built without reading their inputs: for a job built
-    offline (`humpback dataflow-job`); the launch-time facts (totals, demonstrations, the
-    evaluation prompts) change counts and progress, not the job's steps."""
-    jobs: dict[str, Callable[[StageRun], Build]] = {"segment": segment_job, "augment": augment_job}
-    for t in range(1, config.iterations + 1):
-        jobs[f"curate_{t}"] = partial(curate_job, t=t)
-    return jobs
 
 
 def run_seed(run: StageRun) -> StageResult:
@@ -202,30 +209,50 @@ def run_segment(run: StageRun) -> StageResult:
 
 
 def demonstrations(run: StageRun) -> Demonstrations:
-    """The seed pairs the backward prompt shows, chosen from the training pairs."""
+    """The seed pairs the backward prompt shows, chosen from the training pairs (none in a job
+    built offline: they change the prompts, not the job's steps)."""
+    if run.offline:
+        return NO_DEMONSTRATIONS
     cfg = run.config.augment.demonstrations
     return choose_demonstrations(load_rows(run.inputs["seed"]), cfg)
 
 
-def augment_job(
-    run: StageRun, shown: Demonstrations = NO_DEMONSTRATIONS, total: int | None = None
-) -> Build:
-    """The augment stage's pipeline, showing the demonstrations `shown`."""
-    return lambda p: augment_pipeline.build(
-        p, run.inputs["segments"], run.inputs["model"], run.config.augment, run.folder, shown,
-        run.ctx.inference_cache, total,
-    )  # fmt: skip
-
-
-def run_augment(run: StageRun) -> StageResult:
+def augment_steps(run: StageRun) -> list[ModelStep]:
+    """M_yx writes each segment's instruction after the demonstrations, then reads its PMI."""
+    cfg, model = run.config.augment, run.inputs["model"]
     shown = demonstrations(run)
-    total = count_rows(shard_files(run.inputs["segments"]))
-    result = run_beam(run, augment_job(run, shown, total))
+    steps = [ModelStep(Backtranslate(model, shown, cfg.check_form, cfg.check_borrow), model, cfg)]
+    if cfg.pmi:
+        steps.append(ModelStep(InstructionPMI(shown), model, cfg))
+    return steps
+
+
+def augment_metrics(run: StageRun, counts: Mapping[str, int]) -> dict:
+    """The demonstrations shown, and the share of written instructions that borrowed one."""
+    shown = demonstrations(run)
     pool = {"pool": len(shown.pool), "count": shown.count, "choose": shown.choose}
-    written = result.counts.get("in", 0) - result.counts.get("dead_lettered", 0)
-    borrowed = result.counts.get("filtered:borrows_demonstration", 0)
+    written = counts.get("in", 0) - counts.get("dead_lettered", 0)
+    borrowed = counts.get("filtered:borrows_demonstration", 0)
     rate = round(borrowed / written, 4) if written else None
-    return StageResult(result.counts, {"demonstrations": pool, "borrow_rate": rate})
+    return {"demonstrations": pool, "borrow_rate": rate}
+
+
+def curate_steps(run: StageRun, t: int) -> list[ModelStep]:
+    """The scorer M_{t-1} rates each candidate by the rubric, reads its IFD, or both."""
+    cfg, scorer = run.config.curate, run.inputs["scorer"]
+    steps = []
+    if cfg.rubric:
+        steps.append(ModelStep(Score(scorer_model=scorer, iteration=t, mode=cfg.rubric), scorer,
+                               cfg))  # fmt: skip
+    if cfg.uses_likelihood:
+        steps.append(ModelStep(AnswerIFD(scorer_model=scorer, iteration=t), scorer, cfg))
+    return steps
+
+
+def curate_tail(run: StageRun) -> Tail:
+    """Keep the candidates that pass and overlap no evaluation prompt, as SFT rows."""
+    overlap = None if run.offline else eval_overlap(run.config)
+    return keep_and_convert(run.config.curate, run.config.tags, run.folder, overlap)
 
 
 def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:
@@ -255,17 +282,3 @@ def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:
     }
     write_text(f"{run.folder}/measures.json", json.dumps(measures, indent=1))
     return StageResult({}, measures)
-
-
-def curate_job(run: StageRun, t: int, overlap=None, total: int | None = None) -> Build:
-    """The curate_t stage's pipeline; it drops candidates that `overlap` evaluation prompts."""
-    cfg = run.config
-    return lambda p: curate_pipeline.build(
-        p, run.inputs["candidates"], run.inputs["scorer"], cfg.curate, t, cfg.tags, run.folder,
-        run.ctx.inference_cache, overlap, total,
-    )  # fmt: skip
-
-
-def run_curate(run: StageRun, t: int) -> StageResult:
-    total = count_rows(shard_files(run.inputs["candidates"]))
-    return run_beam(run, curate_job(run, t, eval_overlap(run.config), total))

@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 
 from humpback.inference.backend import Messages
 from humpback.schemas.records import Judgment
+from humpback.tasks.reads import GENERATE, ReadLabels, ReadMode
 from humpback.tasks.task import Rejected, Task
 
 VERDICT_PREFIX = "Better:"
@@ -62,12 +63,10 @@ class Compare(Task):
     answer_chars: int | None = None  # each answer cut to this many characters, both alike
     record: ClassVar = Judgment
     cut_field: ClassVar[str] = "output_2"
-    answer_prefix: ClassVar[str] = VERDICT_PREFIX
-    labels: ClassVar[tuple[str, ...]] = VERDICT_LABELS
 
     @property
-    def reads(self) -> Literal["text", "labels"]:
-        return "labels" if self.form == "logprobs" else "text"
+    def reads(self) -> ReadMode:
+        return ReadLabels(VERDICT_PREFIX, VERDICT_LABELS) if self.form == "logprobs" else GENERATE
 
     def prompt(self, pair: dict) -> Messages:
         first, second = (pair[k][: self.answer_chars] for k in ("output_1", "output_2"))
@@ -76,7 +75,7 @@ class Compare(Task):
         return comparison_prompt(pair["instruction"], first, second)
 
     def parse(self, pair: dict, answer: str | list[float]) -> dict | Rejected:
-        if self.reads == "labels":
+        if self.form == "logprobs":
             total = sum(answer)
             if not total > 0:
                 return Rejected("no_verdict_probability", json.dumps(answer))

@@ -18,11 +18,12 @@ from humpback.inference.backend import Continuation, Messages
 from humpback.schemas.records import Candidate, Scored
 from humpback.tasks.backtranslate import backward_prompt
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
+from humpback.tasks.reads import LIKELIHOOD
 from humpback.tasks.task import Rejected, Task
 from humpback.tasks.untrusted import curator_view
 
 NO_PROMPT: Messages = [{"role": "user", "content": ""}]
-Answer = tuple[list[float], list[int]]  # summed log-probabilities, token counts
+LogProbs = tuple[list[float], list[int]]  # summed log-probabilities, token counts
 
 
 def pmi(instruction: str, answer: str, demonstrations: tuple[Demonstration, ...] = ()):
@@ -35,7 +36,7 @@ def pmi(instruction: str, answer: str, demonstrations: tuple[Demonstration, ...]
     ]
 
 
-def pmi_from(answer: Answer) -> float | None:
+def pmi_from(answer: LogProbs) -> float | None:
     (given, alone), (tokens, _) = answer
     return (given - alone) / tokens if tokens else None
 
@@ -47,7 +48,7 @@ def ifd(instruction: str, answer: str) -> list[Continuation]:
     return [([{"role": "user", "content": instruction}], answer), (NO_PROMPT, answer)]
 
 
-def ifd_from(answer: Answer) -> float | None:
+def ifd_from(answer: LogProbs) -> float | None:
     (given, alone), (tokens, _) = answer
     return math.exp((alone - given) / tokens) if tokens else None
 
@@ -59,13 +60,13 @@ class InstructionPMI(Task):
 
     demonstrations: Demonstrations = NO_DEMONSTRATIONS
     record: ClassVar = Candidate
-    reads: ClassVar = "likelihood"
+    reads: ClassVar = LIKELIHOOD
 
     def prompt(self, candidate: dict) -> list[Continuation]:
         shown = self.demonstrations.shown(candidate["id"], candidate["text"])
         return pmi(candidate["instruction"], candidate["text"], shown)
 
-    def parse(self, candidate: dict, answer: Answer) -> dict | Rejected:
+    def parse(self, candidate: dict, answer: LogProbs) -> dict | Rejected:
         value = pmi_from(answer)
         if value is None:
             return Rejected("empty_instruction")
@@ -79,12 +80,12 @@ class AnswerIFD(Task):
     scorer_model: str
     iteration: int
     record: ClassVar = Scored
-    reads: ClassVar = "likelihood"
+    reads: ClassVar = LIKELIHOOD
 
     def prompt(self, candidate: dict) -> list[Continuation]:
         return ifd(candidate["instruction"], candidate["text"])
 
-    def parse(self, candidate: dict, answer: Answer) -> dict | Rejected:
+    def parse(self, candidate: dict, answer: LogProbs) -> dict | Rejected:
         value = ifd_from(answer)
         if value is None:
             return Rejected("empty_answer")

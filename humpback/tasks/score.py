@@ -12,11 +12,13 @@ from typing import ClassVar, Literal
 
 from humpback.inference.backend import Messages
 from humpback.schemas.records import Scored
+from humpback.tasks.reads import GENERATE, ReadLabels, ReadMode
 from humpback.tasks.task import Rejected, Task
 from humpback.tasks.untrusted import curator_view
 
 SCORE_PREFIX = "Score:"
 SCORE_LABELS = ["1", "2", "3", "4", "5"]
+SCORE_READ = ReadLabels(SCORE_PREFIX, tuple(SCORE_LABELS))
 _SCORE_LINE = re.compile(r"score\s*[:=]\s*\**\s*(\d+)", re.IGNORECASE)
 
 CURATION_REQUEST = """Review the user's instruction and the candidate answer below. Decide how \
@@ -81,18 +83,16 @@ class Score(Task):
     iteration: int
     mode: Literal["generate", "logprobs"] = "generate"
     record: ClassVar = Scored
-    answer_prefix: ClassVar[str] = SCORE_PREFIX
-    labels: ClassVar[tuple[str, ...]] = tuple(SCORE_LABELS)
 
     @property
-    def reads(self) -> Literal["text", "labels"]:
-        return "labels" if self.mode == "logprobs" else "text"
+    def reads(self) -> ReadMode:
+        return SCORE_READ if self.mode == "logprobs" else GENERATE
 
     def prompt(self, candidate: dict) -> Messages:
         return curation_prompt(candidate["instruction"], candidate["text"])
 
     def parse(self, candidate: dict, answer: str | list[float]) -> dict | Rejected:
-        if self.reads == "labels":
+        if self.mode == "logprobs":
             score, expected = score_from_distribution(answer)
             raw = json.dumps(dict(zip(SCORE_LABELS, answer, strict=True)))
         else:

@@ -27,10 +27,10 @@ from scipy.stats import spearmanr
 
 from humpback.beam_pipelines.counting import count, counters
 from humpback.beam_pipelines.io.corpus import expand_paths
-from humpback.beam_pipelines.io.seed_pairs import read_raw_rows
 from humpback.beam_pipelines.model_handler import ChatModelHandler
 from humpback.inference.backend import BACKENDS, load_backend
 from humpback.run.beam_run import new_pipeline
+from humpback.run.seed_pairs import read_raw_rows
 from humpback.schemas.config import (
     CorpusConfig,
     CurateConfig,

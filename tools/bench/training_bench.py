@@ -23,8 +23,8 @@ DATA = Path(os.environ.get("HUMPBACK_DATA", Path(__file__).resolve().parents[2] 
 def measure(mode: str, model: str, steps: int, batch: int, length: int) -> dict:
     import torch
 
-    from humpback.beam_pipelines.io.seed_pairs import read_raw_rows, select_seed_pairs
     from humpback.run.memory import peak_resident_bytes
+    from humpback.run.seed_pairs import read_raw_rows, select_seed_pairs
     from humpback.schemas.config import LoraSettings, SeedConfig, TrainingConfig
     from humpback.schemas.records import SeedPair
     from humpback.storage.shards import write_rows

@@ -1,11 +1,10 @@
-"""What one document may cost: markup that makes HTML parsing quadratic is refused before it is
-parsed, and a time budget is checked between the steps of segmenting (and inside the long ones).
+"""Markup that would make HTML parsing quadratic is refused before it is parsed: a tokenizer of
+HTML's element starts, ends and attributes counts nesting depth and attributes.
 
-Both raise, and the document becomes a dead letter with the reason; the job goes on.
+It raises, and the document becomes a dead letter with the reason; the job goes on.
 """
 
 import re
-import time
 
 import numpy as np
 
@@ -44,10 +43,6 @@ _ELEMENT_START = re.compile(rb"<[a-zA-Z]")
 class MarkupTooComplex(ValueError):
     """Markup nested deeper than MAX_DEPTH or with an element of over MAX_ATTRIBUTES
     attributes: HTML parsers take time quadratic in both (200,000 nested <div>: 90 s)."""
-
-
-class OverBudget(TimeoutError):
-    """A document that took longer than its budget to segment."""
 
 
 def check_markup(page: bytes) -> None:
@@ -147,17 +142,3 @@ def _raw_text_end(html: str, at: int, name: str) -> int:
         elif escaped:  # <script
             double = True
     return len(html)
-
-
-class Deadline:
-    """A document's time budget from now; `check` raises OverBudget once it has run out."""
-
-    def __init__(self, seconds: float):
-        self.seconds, self.end = seconds, time.monotonic() + seconds
-
-    def check(self, step: str) -> None:
-        if time.monotonic() > self.end:
-            raise OverBudget(f"segmenting took over the {self.seconds:g} s budget ({step})")
-
-
-NO_DEADLINE = Deadline(float("inf"))
