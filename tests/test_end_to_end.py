@@ -393,3 +393,30 @@ def test_export_writes_a_dataset_folder_that_datasets_and_the_hub_card_read(fini
     missing = humpback("export", str(finished_run), str(tmp_path / "x"), "--iteration", "3")
     assert missing.returncode == 2 and "curate_3 has not finished" in missing.stderr
 
+
+def test_the_rewrite_stage_rewrites_curated_rows_and_keeps_those_it_drops(finished_run, config):
+    import shutil
+
+    run_dir = finished_run.parent / "rewritten"
+    shutil.copytree(finished_run, run_dir)
+    overrides = [f"run_dir={run_dir}", "rewrite.enabled=true", "rewrite.batch_size=4",
+                 "rewrite.sampling.max_new_tokens=24", "rewrite.min_length_ratio=0.05"]
+    result = humpback("run", str(config), "--only", "rewrite_1",
+                      *(f"--set={o}" for o in overrides))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads((run_dir / "rewrite_1" / "manifest.json").read_text())["counts"]
+    curated = {r["segment_id"]: r for r in load_rows(f"{finished_run}/curate_1/curated-*.parquet")}
+    rows = load_rows(f"{run_dir}/rewrite_1/curated-*.parquet")
+    dropped = load_rows(f"{run_dir}/rewrite_1/filtered-*.parquet")
+    kept = counts["detail"].get("kept_input", 0)
+    assert counts["in"] == len(curated) == counts["out"] + len(dropped) + counts["dead_lettered"]
+    assert len(rows) == counts["out"] + kept and kept == len(dropped)  # no row lost
+    assert {d["error"] for d in dropped} <= {"rewrite_too_short", "rewrite_refused"}
+    assert {d["input_id"] for d in dropped} == {r["segment_id"] for r in rows if not r["original"]}
+    for row in rows:
+        before = curated[row["segment_id"]]
+        assert row["messages"][0] == before["messages"][0]
+        if row["original"] is None:
+            assert row["messages"] == before["messages"]
+        else:
+            assert row["original"] == before["messages"][-1]["content"]

@@ -38,6 +38,7 @@ from humpback.storage.shards import load_rows, shard_files, write_rows
 from humpback.tasks.backtranslate import Backtranslate
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations, choose_demonstrations
 from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
+from humpback.tasks.rewrite import Rewrite, Rewritten
 from humpback.tasks.score import Score
 from humpback.tasks.task import ModelStep
 
@@ -52,8 +53,8 @@ def model_stage(t: int) -> str:
 
 
 def curated(config: RunConfig, t: int) -> Ref:
-    """The SFT rows that iteration t trains on (and `humpback export` writes)."""
-    return Ref(f"curate_{t}", SFTExample)
+    """The SFT rows of iteration t: rewrite_t's when the rewrite is on, else curate_t's."""
+    return Ref(f"rewrite_{t}" if config.rewrite.enabled else f"curate_{t}", SFTExample)
 
 
 def build_stages(config: RunConfig) -> list[Stage]:
@@ -81,6 +82,12 @@ def build_stages(config: RunConfig) -> list[Stage]:
                        inputs={"candidates": Ref("augment", Candidate),
                                "scorer": Ref(model_stage(t - 1), Model)},
                        outputs=(Scored, SFTExample, FilteredOut, DeadLetter)))  # fmt: skip
+        if config.rewrite.enabled:
+            stages.append(
+                task_stage(name=f"rewrite_{t}", steps=rewrite_steps, reads="curated",
+                           sections=("rewrite", *MODEL_SECTIONS),
+                           inputs={"curated": Ref(f"curate_{t}", SFTExample)},
+                           outputs=(Rewritten, FilteredOut, DeadLetter)))  # fmt: skip
         stages.append(
             Stage(name=f"train_{t}", run=partial(run_training, role="iteration"),
                   sections=(*MODEL_SECTIONS, "training.iteration", "training.mix", "tags"),
@@ -253,6 +260,13 @@ def curate_tail(run: StageRun) -> Tail:
     """Keep the candidates that pass and overlap no evaluation prompt, as SFT rows."""
     overlap = None if run.offline else eval_overlap(run.config)
     return keep_and_convert(run.config.curate, run.config.tags, run.folder, overlap)
+
+
+def rewrite_steps(run: StageRun) -> list[ModelStep]:
+    """The rewriter writes each curated web answer again, as an assistant would."""
+    cfg = run.config.rewrite
+    model = run.ctx.model(cfg.model)
+    return [ModelStep(Rewrite(model, cfg.min_length_ratio), model, cfg)]
 
 
 def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:

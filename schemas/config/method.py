@@ -86,6 +86,24 @@ class TagsConfig(Strict):
     )
 
 
+class RewriteConfig(InferenceConfig):
+    """Instruction back-and-forth translation (Nguyen et al. 2024): after each curate, a model
+    rewrites every curated web answer as an assistant's answer to its instruction, keeping its
+    facts; train_t then trains on the rewritten rows (`rewrite_t`)."""
+
+    enabled: bool = False
+    model: str | None = Field(
+        None, description="the rewriter: folder, hub id or embedded:NAME; unset: the base model"
+    )
+    min_length_ratio: float = Field(
+        0.3,
+        gt=0,
+        description="a rewrite shorter than this share of the web answer drops its content: "
+        "filtered (rewrite_too_short), the row kept as it was",
+    )
+    sampling: Sampling = Sampling(temperature=0.0, max_new_tokens=768)
+
+
 class DecontaminationConfig(Strict):
     """Training data that overlaps an evaluation prompt is dropped, counted
     `filtered:eval_overlap`: seed pairs (the `seed` stage) and candidates (each `curate_t`)."""
@@ -127,6 +145,7 @@ class MethodSections(Strict):
     augment: AugmentConfig = AugmentConfig()
     curate: CurateConfig = CurateConfig()
     decontamination: DecontaminationConfig = DecontaminationConfig()
+    rewrite: RewriteConfig = RewriteConfig()
     iterations: int = Field(2, ge=1)
     training: TrainingRoles = TrainingRoles()
     tags: TagsConfig = TagsConfig()
