@@ -10,10 +10,17 @@ from collections.abc import Callable
 
 from humpback.inference.backend import ChatBackend
 from humpback.inference.special_tokens import defuse
-from humpback.measures.method import ifd_scores, kept_by, pmi_scores, rubric_scores
+from humpback.measures.method import (
+    field_of,
+    ifd_scores,
+    kept_by,
+    pmi_scores,
+    probe_candidates,
+    rubric_scores,
+)
 from humpback.schemas.config import CurateConfig
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations
-from humpback.tasks.score import curation_prompt, score_from_completion
+from humpback.tasks.score import Score
 
 MODES = ("generate", "logprobs", "likelihood", "combined")
 INJECTIONS: dict[str, Callable[[str], str]] = {
@@ -46,11 +53,10 @@ def injection_measures(
     for name, rows in variants.items():
         probes = [{"instruction": r["instruction"], "answer": r["text"], "key": r.get("id", "")}
                   for r in rows]  # fmt: skip
-        prompts = [curation_prompt(p["instruction"], p["answer"]) for p in probes]
-        written = [score_from_completion(g.text or "") if g.error is None else None
-                   for g in scorer.generate(prompts, cfg.sampling)]  # fmt: skip
-        rubric = rubric_scores(scorer, probes)
-        pmis, ifds = pmi_scores(backward, probes, demonstrations), ifd_scores(scorer, probes)
+        written = field_of(Score("", 0, "generate"), scorer, probe_candidates(probes), cfg, "score")
+        rubric = rubric_scores(scorer, probes, cfg)
+        pmis = pmi_scores(backward, probes, demonstrations, cfg)
+        ifds = ifd_scores(scorer, probes, cfg)
         for mode in MODES:
             scores = written if mode == "generate" else [r and r[0] for r in rubric]
             kept = kept_by(cfg.model_copy(update={"mode": mode}), scores, pmis, ifds)

@@ -52,6 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def settable(command: argparse.ArgumentParser) -> None:
+    """The command takes `--set key.sub=value` overrides of its config."""
+    command.add_argument(
+        "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -71,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--only", metavar="STAGE", help="run just this stage")
     which.add_argument("--until", metavar="STAGE", help="stop after this stage")
     run.add_argument("--force", metavar="STAGE", action="append", default=[], help="redo it")
-    run.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides")
+    settable(run)
     run.set_defaults(command=cmd_run)
     validate = add(
         "validate",
@@ -79,18 +86,14 @@ def _parser() -> argparse.ArgumentParser:
         "${VAR} expanded, as YAML",
     )
     validate.add_argument("config")
-    validate.add_argument(
-        "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
-    )
+    settable(validate)
     validate.set_defaults(command=cmd_validate)
     status = add("status", help="a table of a run's stages and their counts")
     status.add_argument("run_dir")
     status.set_defaults(command=cmd_status)
     measure = add("measure", help="(re)take the method's measures of a run on its held-out pairs")
     measure.add_argument("run_dir")
-    measure.add_argument(
-        "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides"
-    )
+    settable(measure)
     measure.set_defaults(command=cmd_measure)
     report = add("report", help="write a run's report: one self-contained HTML page")
     report.add_argument("run_dir")
@@ -102,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         "resource hints and container image",
     )
     job.add_argument("config")
-    job.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides")
+    settable(job)
     job.set_defaults(command=cmd_dataflow_job)
     sample = add("sample", help="print random rows of a stage's shards")
     sample.add_argument("stage_dir")

@@ -170,13 +170,14 @@ class RunView:
 
     def curated_sample(self, n: int = 5, seed: int = 0) -> PairGroup | None:
         """`n` random curated pairs of the last curate stage that kept any."""
-        for stage in reversed(self.done("curate_")):
+        for stage in reversed([s for s in self.stages if s.startswith(("curate_", "rewrite_"))
+                               and self.manifests[s]]):  # fmt: skip
             rows = load_rows(shard_pattern(f"{self.run_dir}/{stage}", SFTExample.shard))
             if rows:
                 picked = random.Random(seed).sample(rows, min(n, len(rows)))
                 pairs = [
                     Pair(
-                        r["messages"][-2]["content"],
+                        _cut(r["messages"][-2]["content"], 300),
                         _cut(r["messages"][-1]["content"], 300),
                         curation_figures(r),
                         r["url"] or "",
