@@ -26,6 +26,7 @@ from humpback.schemas.records import DeadLetter, Segment
 from humpback.schemas.text import SURROGATE, clean_text
 
 DEAD = DeadLetter.shard
+DEDUP_SCRATCH = "dedup_scratch"  # the segments while their keys are grouped; removed after
 
 
 class SegmentFile(beam.DoFn):
@@ -163,7 +164,8 @@ def build(
     )
     segments = results.segments
     if cfg.dedup.exact or cfg.dedup.near or cfg.dedup.site_blocks:
-        segments = segments | "Dedup" >> DropDuplicates(cfg.dedup, cfg.min_chars)
+        scratch = f"{out_dir.rstrip('/')}/{DEDUP_SCRATCH}"
+        segments = segments | "Dedup" >> DropDuplicates(cfg.dedup, scratch, cfg.min_chars)
     write_shards(segments | "Count out" >> beam.Map(count_out), out_dir, Segment)
     dead = (results[DEAD], listed[DEAD]) | "Dead letters" >> beam.Flatten()
     write_shards(dead, out_dir, DeadLetter)

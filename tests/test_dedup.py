@@ -1,4 +1,5 @@
 import random
+import tempfile
 
 import apache_beam as beam
 import pytest
@@ -30,7 +31,9 @@ def _edit(text: str, every: int) -> str:
 def _dedup(segments: list[dict], expected, cfg: DedupConfig | None = None, min_chars: int = 1):
     """Run DropDuplicates; `expected` is the kept ids, or {id: text} of the kept segments."""
     pipeline = new_pipeline()
-    kept = pipeline | beam.Create(segments) | DropDuplicates(cfg or DedupConfig(), min_chars)
+    scratch = tempfile.mkdtemp()
+    kept = pipeline | beam.Create(segments) | DropDuplicates(cfg or DedupConfig(), scratch,
+                                                             min_chars)  # fmt: skip
     if isinstance(expected, dict):
         kept = kept | beam.Map(lambda s: (s["id"], s["text"], s["char_len"]))
         expected = [(i, text, len(text)) for i, text in expected.items()]
@@ -163,3 +166,15 @@ def test_a_page_is_its_host_and_path():
 )
 def test_only_blocks_that_do_not_read_as_headers_can_be_site_furniture(block, furniture):
     assert _furniture_like(block) is furniture
+
+
+def test_the_grouped_keys_carry_ids_and_digests_never_the_text():
+    from humpback.beam_pipelines.segment.dedup import BUCKETS, DuplicateKeys
+
+    keys = DuplicateKeys(DedupConfig())
+    keys.setup()
+    text = _text(3, 400) + "\n\n" + _text(4, 60)  # two blocks, 460 words
+    emitted = list(keys.process({"id": "seg-1", "text": text, "url": "https://x.org/a"}))
+    assert len(emitted) == 1 + 14 + 2  # the text, each band, each block
+    for bucket, value in emitted:
+        assert 0 <= bucket < BUCKETS and value.endswith(b"seg-1") and len(value) <= 30

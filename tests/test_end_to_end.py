@@ -46,6 +46,7 @@ def finished_run(config) -> Path:
 
 
 def test_every_stage_completes_and_its_counts_reconcile(finished_run):
+    assert not (finished_run / "segment" / "dedup_scratch").exists()  # removed after the stage
     found = manifests(finished_run)
     for manifest in found.values():
         c = manifest["counts"]

@@ -1,17 +1,22 @@
 """Exact and near-duplicate removal, and blocks a site repeats on its pages, as Beam transforms:
-grouping by key, never a global set.
+grouping keys and ids by key, never a global set, and never the segments themselves.
 
 Of each group of duplicates the segment with the smallest id is kept, so the result does not
-depend on the order in which workers see segments.
+depend on the order in which workers see segments. The segments go to scratch files as they
+come; once the keys have been grouped into a verdict per marked id, a pass over those files
+drops or trims each segment by its id. Memory grows with the keys and the marked ids, not with
+the text.
 """
 
 import hashlib
+import json
 import re
 import zlib
 from urllib.parse import urlsplit
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.io.filesystems import FileSystems
 from datasketch import MinHash
 
 from humpback.beam_pipelines.counting import count
@@ -19,8 +24,13 @@ from humpback.schemas.config import DedupConfig
 
 SCHEME = "affine32"  # datasketch's default: 32-bit hashes, shared permutations across workers
 MIX = np.uint64(0x100000001B3)  # FNV-1's 64-bit prime: a shingle's word hashes mixed in order
-EXACT = -1  # the text key's place among the band numbers
-SITE = -2  # a site block's: ((SITE, host, block hash), (id, page))
+# A key is packed into one bytes value: its kind, an 8-byte digest (of the text, of a band's
+# hashes, or of a host and block), for a site block the block's hash and the page's digest,
+# then the id. Values are grouped by a bucket of the digest, so that the grouping holds a few
+# thousand keys and small values, never a dict entry per text or band.
+EXACT, NEAR, SITE = b"e", b"n", b"s"
+DIGEST = 8
+BUCKETS = 4096
 BLOCK = "\n\n"  # both segmenters join a section's blocks so
 # a header's line: a section's text holds its header and sub-headers as blocks ("History",
 # "References" on every page of a wiki); one line of at most 8 words and 80 characters, no
@@ -29,14 +39,18 @@ HEADER_LIKE = re.compile(r"(?!- |\d+\. |\||```)[^\n]{1,80}(?<![.!?:;。！？：
 HEADER_WORDS = 8
 
 
-def text_key(words: list[str]) -> str:
-    """Exact-duplicate key: a hash of the lower-cased text's words, whatever space is between."""
-    return hashlib.sha1(" ".join(words).encode()).hexdigest()
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=DIGEST).digest()
+
+
+def packed(kind: bytes, key: bytes, segment_id: str, extra: bytes = b"") -> tuple[int, bytes]:
+    """(bucket, value) of one key of a segment."""
+    return int.from_bytes(key[:4], "big") % BUCKETS, kind + key + extra + segment_id.encode()
 
 
 class DropDuplicates(beam.PTransform):
     """Exact duplicates (equal normalised text), near duplicates (MinHash LSH) and site blocks
-    in one grouping.
+    in one grouping of keys.
 
     A segment goes when its text key, or a band of its signature, equals a smaller id's; it
     counts as exact when its text key does. Following each drop to a smaller id ends at a kept
@@ -47,33 +61,43 @@ class DropDuplicates(beam.PTransform):
     host leaves every segment of that host that has it, unless it reads as a header; a segment
     left shorter than `min_chars` is filtered (site_boilerplate). The key is the block, not the
     host, so a large site's pages spread over many keys.
+
+    The segments wait in JSON-lines files under `scratch` (a folder the caller removes) while
+    the keys are grouped, and are read back once, a file at a time.
     """
 
-    def __init__(self, cfg: DedupConfig, min_chars: int = 1):
+    def __init__(self, cfg: DedupConfig, scratch: str, min_chars: int = 1):
         super().__init__()
-        self.cfg, self.min_chars = cfg, min_chars
+        self.cfg, self.scratch, self.min_chars = cfg, scratch.rstrip("/"), min_chars
 
     def expand(self, segments):
         min_pages = self.cfg.site_blocks.min_pages if self.cfg.site_blocks else 0
-        marks = (
+        verdicts = (
             segments
             | "Text key, bands, blocks" >> beam.ParDo(DuplicateKeys(self.cfg))
-            | "Group keys" >> beam.GroupByKey()
+            | "Group keys by bucket" >> beam.GroupByKey()
             | "Marks" >> beam.FlatMap(_marks, min_pages)
+            | "Marks by id" >> beam.GroupByKey()
+            | "Verdicts" >> beam.Map(_verdict)
         )
-        keyed = segments | "Key by id" >> beam.Map(lambda s: (s["id"], s))
+        files = (
+            segments
+            | "As JSON" >> beam.Map(json.dumps)
+            | "Write scratch" >> beam.io.WriteToText(f"{self.scratch}/segments",
+                                                     file_name_suffix=".jsonl")
+        )  # fmt: skip
         return (
-            (keyed, marks)
-            | "Segments and marks" >> beam.Flatten()
-            | "By id" >> beam.GroupByKey()  # a segment (a dict) meets its marks
-            | "Keep unmatched" >> beam.FlatMap(_keep_unmatched, self.min_chars)
+            files
+            | "Spread scratch files" >> beam.Reshuffle()
+            | "Keep unmatched"
+            >> beam.FlatMap(_keep_unmatched, beam.pvalue.AsDict(verdicts), self.min_chars)
         )
 
 
 class DuplicateKeys(beam.DoFn):
-    """Emit ((EXACT, text key), id), ((band, band hashes), id) for each band of the text's
-    MinHash signature, and ((SITE, host, block hash), (id, page)) for each block of a segment
-    with a URL."""
+    """Emit a segment's keys, packed (`packed`): its text's (exact duplicates), each band of its
+    text's MinHash signature (near duplicates), and each block of a segment with a URL, keyed by
+    its host and carrying its page (site blocks)."""
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
@@ -85,22 +109,23 @@ class DuplicateKeys(beam.DoFn):
             )
 
     def process(self, segment: dict):
-        words = segment["text"].lower().split()
-        if self.cfg.exact:
-            yield (EXACT, text_key(words)), segment["id"]
+        words, segment_id = segment["text"].lower().split(), segment["id"]
+        if self.cfg.exact:  # the lower-cased words, whatever space is between
+            yield packed(EXACT, digest(" ".join(words).encode()), segment_id)
         if self.cfg.site_blocks and (site := site_page(segment.get("url"))):
-            host, page = site
+            host, page = (part.encode() for part in site)
             for block in {
                 block_hash(b) for b in segment["text"].split(BLOCK) if _furniture_like(b)
             }:
-                yield (SITE, host, block), (segment["id"], page)
+                yield packed(SITE, digest(host + b"\0" + block), segment_id, block + digest(page))
         if not (near := self.cfg.near):
             return
         self.signature.clear()
         self.signature.update_batch(shingle_hashes(words, near.ngram))
         values = self.signature.hashvalues
         for band in range(near.bands):
-            yield (band, values[band * near.rows : (band + 1) * near.rows].tobytes()), segment["id"]
+            rows = values[band * near.rows : (band + 1) * near.rows].tobytes()
+            yield packed(NEAR, digest(band.to_bytes(2, "big") + rows), segment_id)
 
 
 def shingle_hashes(words: list[str], n: int) -> list[int]:
@@ -142,36 +167,42 @@ def block_hash(block: str) -> bytes:
 def _marks(bucket, min_pages: int):
     """(id, "exact" | "near") for each id after the smallest of a text key or band; (id, block
     hash) for each segment with a block found on at least `min_pages` pages of its host."""
-    key, values = bucket
-    if key[0] != SITE:
-        for later in sorted(set(values))[1:]:
-            yield later, "exact" if key[0] == EXACT else "near"
-        return
-    pages = set()
-    for _, page in values:
-        pages.add(page)
-        if len(pages) == min_pages:  # a second pass: Beam's grouped values can be iterated again
-            for segment_id, _ in values:
-                yield segment_id, key[2]
-            return
-
-
-def _keep_unmatched(grouped, min_chars: int):
-    _, values = grouped
-    segments, marks = [], set()
+    _, values = bucket
+    groups: dict[bytes, list[bytes]] = {}
     for value in values:
-        if isinstance(value, dict):
-            segments.append(value)
-        else:
-            marks.add(value)
+        groups.setdefault(value[: 1 + DIGEST], []).append(value[1 + DIGEST :])
+    for key, rest in groups.items():
+        kind = key[:1]
+        if kind != SITE:
+            for later in sorted(set(rest))[1:]:
+                yield later.decode(), "exact" if kind == EXACT else "near"
+            continue
+        if len({r[DIGEST : 2 * DIGEST] for r in rest}) >= min_pages:
+            for r in rest:
+                yield r[2 * DIGEST :].decode(), r[:DIGEST]
+
+
+def _verdict(grouped) -> tuple[str, str | tuple[bytes, ...]]:
+    """(id, "exact" | "near") for a duplicate; (id, its repeated blocks' hashes) for the rest."""
+    segment_id, marks = grouped
+    marks = set(marks)
     if kinds := marks & {"exact", "near"}:
-        _count_duplicates("exact" if "exact" in kinds else "near", len(segments))
-        return
-    for segment in segments:
-        if marks:
-            segment = _without_blocks(segment, marks, min_chars)
-        if segment:
-            yield segment
+        return segment_id, "exact" if "exact" in kinds else "near"
+    return segment_id, tuple(sorted(marks))
+
+
+def _keep_unmatched(path: str, verdicts: dict, min_chars: int):
+    """The segments of a scratch file that are no duplicate, without their repeated blocks."""
+    with FileSystems.open(path) as lines:
+        for line in lines:
+            segment = json.loads(line)
+            verdict = verdicts.get(segment["id"])
+            if verdict is None:
+                yield segment
+            elif isinstance(verdict, str):
+                _count_duplicates(verdict, 1)
+            elif segment := _without_blocks(segment, set(verdict), min_chars):
+                yield segment
 
 
 def _without_blocks(segment: dict, repeated: set[bytes], min_chars: int) -> dict | None:

@@ -33,7 +33,7 @@ from humpback.schemas.records import (
     Segment,
     SFTExample,
 )
-from humpback.storage.folders import local_copy, write_text
+from humpback.storage.folders import local_copy, remove_folder, write_text
 from humpback.storage.shards import load_rows, shard_files, write_rows
 from humpback.tasks.backtranslate import Backtranslate
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations, choose_demonstrations
@@ -212,7 +212,9 @@ def segment_job(run: StageRun, total_files: int | None = None) -> Build:
 
 def run_segment(run: StageRun) -> StageResult:
     files = expand_paths(run.config.corpus.paths)  # a glob that matches nothing stops here
-    return run_beam(run, segment_job(run, len(files)))
+    result = run_beam(run, segment_job(run, len(files)))
+    remove_folder(f"{run.folder}/{segment_pipeline.DEDUP_SCRATCH}")
+    return result
 
 
 def demonstrations(run: StageRun) -> Demonstrations:
