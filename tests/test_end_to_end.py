@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -421,3 +422,8 @@ def test_the_rewrite_stage_rewrites_curated_rows_and_keeps_those_it_drops(finish
             assert row["messages"] == before["messages"]
         else:
             assert row["original"] == before["messages"][-1]["content"]
+    exported = humpback("export", str(run_dir), str(run_dir / "dataset"))
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    (shard,) = (run_dir / "dataset" / "data").glob("train-*.parquet")
+    table = pq.read_table(shard)
+    assert "original" in table.column_names and table.num_rows == len(rows)

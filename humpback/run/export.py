@@ -12,7 +12,7 @@ import yaml
 
 from humpback.run.manifest import read_manifest
 from humpback.run.run_view import curation_figures, fmt
-from humpback.run.stages import curated
+from humpback.run.stages import build_stages, curated
 from humpback.schemas.config import RunConfig
 from humpback.schemas.errors import UserError
 from humpback.schemas.records import SeedPair, SFTExample
@@ -47,7 +47,7 @@ def export_dataset(run_dir: str, out: str, iteration: int | None = None,
         raise UserError(f"--iteration {t}: {stage} has not finished (done: {done})")
     rows = load_rows(shard_pattern(f"{run_dir}/{sets[t]}", SFTExample.shard))
     seed = _seed_examples(run_dir, config) if with_seed else []
-    table = pa.Table.from_pylist(seed + rows, schema=SFTExample.arrow_schema())
+    table = pa.Table.from_pylist(seed + rows, schema=sft_record(config, sets[t]).arrow_schema())
     out = out.rstrip("/")
     with fsspec.open(f"{out}/{SHARD}", "wb", auto_mkdir=True) as f:
         pq.write_table(table, f)
@@ -56,6 +56,12 @@ def export_dataset(run_dir: str, out: str, iteration: int | None = None,
     write_text(f"{out}/README.md", card)
     return {"rows": table.num_rows, "iteration": t,
             "files": [f"{out}/README.md", f"{out}/config.yaml", f"{out}/{SHARD}"]}  # fmt: skip
+
+
+def sft_record(config: RunConfig, stage: str) -> type[SFTExample]:
+    """The SFT record a stage writes (a rewrite's keeps its `original` answer)."""
+    (found,) = [s for s in build_stages(config) if s.name == stage]
+    return next(o for o in found.outputs if getattr(o, "shard", None) == SFTExample.shard)
 
 
 def _seed_examples(run_dir: str, config: RunConfig) -> list[dict]:
