@@ -213,10 +213,11 @@ def cmd_measure(args: argparse.Namespace, beam_args: list[str]) -> int:
     config = _run_config(args.run_dir, overrides)
     if config is None:
         return 2
-    if _run(config, build_stages(config), "measure", None, ["measure"], beam_args):
+    stages = build_stages(config)
+    if _run(config, stages, "measure", None, ["measure"], beam_args):
         return 130
-    stages = [s.name for s in build_stages(config)]
-    print_summary(config.run_dir, stages, ("measures",))  # absolute: set from the run folder
+    names = [s.name for s in stages]
+    print_summary(config.run_dir, names, ("measures",))  # absolute: set from the run folder
     return 0
 
 

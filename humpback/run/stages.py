@@ -236,9 +236,9 @@ def augment_steps(run: StageRun) -> list[ModelStep]:
     return steps
 
 
-def augment_metrics(run: StageRun, counts: Mapping[str, int]) -> dict:
+def augment_metrics(steps: list[ModelStep], counts: Mapping[str, int]) -> dict:
     """The demonstrations shown, and the share of written instructions that borrowed one."""
-    shown = demonstrations(run)
+    shown = steps[0].task.demonstrations
     pool = {"pool": len(shown.pool), "count": shown.count, "choose": shown.choose}
     written = counts.get("in", 0) - counts.get("dead_lettered", 0)
     borrowed = counts.get("filtered:borrows_demonstration", 0)

@@ -21,23 +21,24 @@ def task_stage(
     outputs: tuple[Output, ...],
     sections: tuple[str, ...],
     tail: Callable[[StageRun], task_pipeline.Tail] | None = None,
-    metrics: Callable[[StageRun, Mapping[str, int]], dict] | None = None,
+    metrics: Callable[[list[ModelStep], Mapping[str, int]], dict] | None = None,
 ) -> Stage:
     """A stage that runs `steps` (its tasks, each with its model and inference settings, made
     from the run) over the input `reads`; `tail`: what becomes of the records (default: counted
-    out); `metrics`: figures for its manifest from its counts."""
+    out); `metrics`: figures for its manifest from the steps it ran and its counts."""
 
-    def pipeline(run: StageRun, total: int | None = None) -> Build:
-        chosen, end = steps(run), tail(run) if tail else task_pipeline.count_written
+    def build(run: StageRun, chosen: list[ModelStep], total: int | None = None) -> Build:
+        end = tail(run) if tail else task_pipeline.count_written
         return lambda p: task_pipeline.build(
             p, run.stage, run.inputs[reads], chosen, run.folder, total, run.ctx.inference_cache,
             tail=end,
         )  # fmt: skip
 
     def run_stage(run: StageRun) -> StageResult:
+        chosen = steps(run)
         total = count_rows(shard_files(run.inputs[reads]))
-        counts = run_beam(run, pipeline(run, total)).counts
-        return StageResult(counts, metrics(run, counts) if metrics else {})
+        counts = run_beam(run, build(run, chosen, total)).counts
+        return StageResult(counts, metrics(chosen, counts) if metrics else {})
 
-    return Stage(name=name, run=run_stage, pipeline=pipeline, sections=sections, inputs=inputs,
-                 outputs=outputs)  # fmt: skip
+    return Stage(name=name, run=run_stage, pipeline=lambda run: build(run, steps(run)),
+                 sections=sections, inputs=inputs, outputs=outputs)  # fmt: skip

@@ -19,6 +19,7 @@ from humpback.tasks.task import Rejected, Task
 
 VERDICT_PREFIX = "Better:"
 VERDICT_LABELS = ("A", "B")
+VERDICT_READ = ReadLabels(VERDICT_PREFIX, VERDICT_LABELS)
 _VERDICT = re.compile(r"better\s*:\s*\**\s*(?:answer\s*)?\(?([ab])\)?(?![a-z])", re.IGNORECASE)
 
 COMPARISON_REQUEST = """Two assistants answered the same instruction. Decide which answer serves \
@@ -66,7 +67,7 @@ class Compare(Task):
 
     @property
     def reads(self) -> ReadMode:
-        return ReadLabels(VERDICT_PREFIX, VERDICT_LABELS) if self.form == "logprobs" else GENERATE
+        return VERDICT_READ if self.form == "logprobs" else GENERATE
 
     def prompt(self, pair: dict) -> Messages:
         first, second = (pair[k][: self.answer_chars] for k in ("output_1", "output_2"))

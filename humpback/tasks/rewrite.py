@@ -63,10 +63,11 @@ class Rewrite(Task):
 
     def parse(self, row: dict, answer: str) -> dict | Filtered:
         rewrite, original = answer.strip(), row["messages"][-1]["content"]
-        kept = Rewritten(**row).model_dump()
         if REFUSAL.match(rewrite):
-            return Filtered("rewrite_refused", rewrite, kept)
-        if len(rewrite) < self.min_length_ratio * len(original):
-            return Filtered("rewrite_too_short", rewrite, kept)
-        messages = [*row["messages"][:-1], {"role": "assistant", "content": rewrite}]
-        return Rewritten(**{**row, "messages": messages, "original": original}).model_dump()
+            reason = "rewrite_refused"
+        elif len(rewrite) < self.min_length_ratio * len(original):
+            reason = "rewrite_too_short"
+        else:
+            messages = [*row["messages"][:-1], {"role": "assistant", "content": rewrite}]
+            return Rewritten(**{**row, "messages": messages, "original": original}).model_dump()
+        return Filtered(reason, rewrite, Rewritten(**row).model_dump())

@@ -1,9 +1,10 @@
 """The run config: one YAML file describes a whole run; unknown keys and bad values are rejected.
 
 Sections by module: `corpus` (seed, corpus, segment), `inference` (every model step's settings),
-`method` (augment, curate, tags, measure), `training`, `evaluation` (evaluate, judge), `run`
-(the whole config, beam, dataset) and `loader` (YAML, `${VAR}`, `--set`, secrets).
-`humpback config [SECTION]` lists every option.
+`method` (augment, curate, decontamination, rewrite, iterations, training, tags, measure),
+`training` (its models' settings), `evaluation` (evaluate, judge), `run` (the whole config,
+composed from each module's group of sections, with beam and dataset) and `loader` (YAML,
+`${VAR}`, `--set`, secrets). `humpback config [SECTION]` lists every option.
 """
 
 from humpback.schemas.config.base import Strict
