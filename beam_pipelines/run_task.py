@@ -21,7 +21,8 @@ DEAD, FILTERED, KEPT = DeadLetter.shard, FilteredOut.shard, "kept"
 
 
 class PromptRequests(beam.DoFn):
-    """Wrap each record as an inference request {prompt, record}, counting it in.
+    """Wrap each record as an inference request {prompt, record}, counting it in; a record the
+    task screens out is a `filtered` row, and no request.
 
     A prompt longer than `max_tokens` has its record's `task.cut_field` cut by tokens to fit,
     counted as `truncated_inputs`; the record itself keeps the whole text. A task that names no
@@ -30,9 +31,10 @@ class PromptRequests(beam.DoFn):
 
     MARGIN = 8  # tokens for an answer prefix and re-tokenisation at the cut
 
-    def __init__(self, task: Task, model_path: str, max_tokens: int, counts_in: bool = True):
-        self.task, self.model_path, self.max_tokens = task, model_path, max_tokens
-        self.counts_in = counts_in
+    def __init__(self, task: Task, stage: str, model_path: str, max_tokens: int,
+                 counts_in: bool = True):  # fmt: skip
+        self.task, self.stage, self.model_path = task, stage, model_path
+        self.max_tokens, self.counts_in = max_tokens, counts_in
 
     def setup(self):
         self.tokenizer = load_tokenizer(local_copy(self.model_path))
@@ -40,6 +42,10 @@ class PromptRequests(beam.DoFn):
     def process(self, record: dict):
         if self.counts_in:
             count("in")
+        screened = self.task.screen(record)
+        if screened is not None:
+            yield from _filtered(self.stage, self.task, record, screened)
+            return
         prompt = self.task.prompt(record)
         field = self.task.cut_field
         if field is None:
@@ -65,12 +71,7 @@ class ParseAnswers(beam.DoFn):
         record = result.example["record"]
         parsed, input_id = self.task.outcome(record, result.inference), self.task.input_id(record)
         if isinstance(parsed, Filtered):
-            count(f"filtered:{parsed.reason}")
-            row = FilteredOut.row(self.stage, input_id, parsed.reason, raw=parsed.raw)
-            yield beam.pvalue.TaggedOutput(FILTERED, row)
-            if parsed.record is not None:
-                count("kept_input")
-                yield beam.pvalue.TaggedOutput(KEPT, parsed.record)
+            yield from _filtered(self.stage, self.task, record, parsed)
             return
         if isinstance(parsed, Rejected):
             count("dead_lettered")
@@ -78,6 +79,16 @@ class ParseAnswers(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DEAD, row)
             return
         yield parsed
+
+
+def _filtered(stage: str, task: Task, record: dict, filtered: Filtered):
+    """A record the task dropped: counted, a `filtered` row, and its kept input where set."""
+    count(f"filtered:{filtered.reason}")
+    row = FilteredOut.row(stage, task.input_id(record), filtered.reason, raw=filtered.raw)
+    yield beam.pvalue.TaggedOutput(FILTERED, row)
+    if filtered.record is not None:
+        count("kept_input")
+        yield beam.pvalue.TaggedOutput(KEPT, filtered.record)
 
 
 def _failed_batch(stage: str, task: Task):
@@ -116,12 +127,13 @@ class RunTask(beam.PTransform):
     def expand(self, records: beam.PCollection):  # {"records", "kept", "dead", "filtered"}
         task, model, cfg = self.step.task, self.step.model, self.step.inference
         handler = ChatModelHandler(model, cfg, task, self.cache_dir)
-        prompts = PromptRequests(task, model, cfg.max_input_tokens, self.counts_in)
-        results, failures = (
-            records
-            | "Prompt" >> beam.ParDo(prompts)
-            | "Infer" >> RunInference(handler).with_exception_handling()
+        prompts = PromptRequests(task, self.stage, model, cfg.max_input_tokens, self.counts_in)
+        requests = records | "Prompt" >> beam.ParDo(prompts).with_outputs(
+            FILTERED, KEPT, main="requests"
         )
+        results, failures = requests.requests | "Infer" >> RunInference(
+            handler
+        ).with_exception_handling()
         parsed = (
             results
             | "Progress" >> beam.ParDo(ReportProgress(self.stage, self.total, "records"))
@@ -134,8 +146,9 @@ class RunTask(beam.PTransform):
             _failed_batch(self.stage, task)
         )
         dead = (parsed[DEAD], failed) | "Dead letters" >> beam.Flatten()
-        return {"records": parsed.records, "kept": parsed[KEPT], "dead": dead,
-                "filtered": parsed[FILTERED]}  # fmt: skip
+        filtered = (requests[FILTERED], parsed[FILTERED]) | "Filtered" >> beam.Flatten()
+        kept = (requests[KEPT], parsed[KEPT]) | "Kept" >> beam.Flatten()
+        return {"records": parsed.records, "kept": kept, "dead": dead, "filtered": filtered}
 
 
 def chain_steps(

@@ -15,7 +15,8 @@ from humpback.tasks.task import ModelStep
 def augment(model: str, segments: str, out: str, cfg: AugmentConfig, cache_dir=None,
             tail=task_pipeline.count_written) -> dict:  # fmt: skip
     """Run augment over the segments shards `segments` (a glob); its counts."""
-    steps = [ModelStep(Backtranslate(model, check_form=cfg.check_form), model, cfg)]
+    task = Backtranslate(model, check_form=cfg.check_form, check_answer=cfg.check_answer)
+    steps = [ModelStep(task, model, cfg)]
     if cfg.pmi:
         steps.append(ModelStep(InstructionPMI(), model, cfg))
     pipeline = new_pipeline()

@@ -126,3 +126,26 @@ def test_a_shared_model_loads_once_for_all_worker_processes(tiny_model, tmp_path
     assert loads == 2 and len(answers) == 32  # a copy a process
     shared_loads, shared_answers = _loads_and_answers(tiny_model, tmp_path, share=True)
     assert shared_loads == 1 and shared_answers == answers
+
+
+ABOUT_US = ("Our mission\n\nWe are a small team that builds tools for our community. Our values guide "
+            "us: we share what we learn, we publish our plans, and we welcome anyone who shares "
+            "our goals. Our staff and our board meet every month, and our reports are public. "
+            "We thank our members, whose support keeps us independent.")
+
+
+def test_a_segment_that_answers_nothing_is_filtered_before_the_model_is_asked(
+    tiny_model, tmp_path
+):
+    _segments(tmp_path / "segments", ["Water tomatoes twice a week.", ABOUT_US])
+    cfg = RANDOM_TEXT.model_copy(update={"sampling": Sampling(max_new_tokens=4)})
+    counts, candidates = _augment(tiny_model, tmp_path / "segments", tmp_path / "out", cfg)
+    filtered = load_rows(f"{tmp_path}/out/filtered-*.parquet")
+    assert [c["id"] for c in candidates] == ["s000"]
+    assert [(f["input_id"], f["error"], f["raw"]) for f in filtered] == [
+        ("s001", "not_an_answer", "publisher_voice")
+    ]
+    assert counts["in"] == 2 and counts["out"] == 1 and counts["filtered:not_an_answer"] == 1
+    unscreened = cfg.model_copy(update={"check_answer": False})
+    _, both = _augment(tiny_model, tmp_path / "segments", tmp_path / "all", unscreened)
+    assert len(both) == 2

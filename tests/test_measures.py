@@ -55,20 +55,24 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
     demos = Demonstrations((("How do I water tomatoes?", "Twice a week."),), 1)
     judged = tmp_path / "judged.jsonl"
     judged.write_text("".join(
-        json.dumps({"id": f"j{i}", "instruction": f"How do I do task {i}?", "usable": i % 2 == 0,
-                    "output": f"Do task {i} in {i} steps.", "label": "AM"[i % 2]}) + "\n"
+        json.dumps({"id": f"j{i}", "instruction": f"How do I do task {i}?", "usable": i % 3 == 0,
+                    "output": f"Do task {i} in {i} steps.", "label": "AMN"[i % 3]}) + "\n"
         for i in range(6)))  # fmt: skip
     config = config.model_copy(update={"measure": config.measure.model_copy(
         update={"judged": str(judged)})})  # fmt: skip
     found = measure(config, HELDOUT, demos, tiny_model, tiny_model, {"M0": tiny_model},
                     boilerplate, say=lambda _: None)  # fmt: skip
-    assert found["probe_pairs"] == {"true": 6, "mismatched": 6, "nearest": 6, "boilerplate": 4}
-    assert found["judged_pairs"] == {"A": 3, "M": 3}
+    assert found["probe_pairs"] == {"true": 6, "mismatched": 6, "nearest": 6, "boilerplate": 4,
+                                    "not_an_answer": 2}  # the judged segments labelled N
+    assert found["judged_pairs"] == {"A": 2, "M": 2, "N": 2}
+    assert found["answer_screen"] == {"dropped": {}, "usable_lost": 0, "usable": 2,
+                                      "not_an_answer_caught": 0, "not_an_answer": 2}
     base = found["backward_fidelity"]["base"]
     assert base == {**found["backward_fidelity"]["M_yx"]}  # the same model, the same figures
     assert base["logprob_per_token"] < 0 and 0 <= base["rouge_l"] <= 1 and -1 <= base["cosine"] <= 1
     for name in ("pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)"):
-        assert found["curators"][name]["pairs"] == 22
+        assert found["curators"][name]["pairs"] == 24
+        assert 0 <= found["curators"][name]["auc_not_an_answer"] <= 1
         assert 0 <= found["curators"][name]["auc_mismatched"] <= 1
         assert 0 <= found["curators"][name]["auc_nearest"] <= 1
         on_judged = found["curators_judged"][name]

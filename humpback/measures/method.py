@@ -4,8 +4,9 @@
   the true instruction given its output (nats per token), and for the instruction the model
   writes: ROUGE-L F1 and embedding cosine against the true one, and the well-formed share.
 - Curator discrimination: probe pairs are the true pairs, mismatched pairs (x_i with another
-  pair's output, a seeded derangement) and boilerplate pairs (x_i with a page's menu or footer
-  text). Each curator scores them all: the rubric (expected score under a scorer's
+  pair's output, a seeded derangement), nearest pairs (the most similar other output), boilerplate
+  pairs (x_i with a page's menu or footer text) and not-an-answer pairs (x_i with a corpus
+  segment a reader judged to answer nothing). Each curator scores them all: the rubric (expected score under a scorer's
   distribution over 1..5), the PMI under M_yx, the IFD under a scorer, and their combination
   (mean percentile rank). Reported: the AUC of true against each kind of false pair, and the
   precision and recall of the configured keep rule (score >= k, PMI and IFD thresholds).
@@ -23,6 +24,7 @@ from humpback.inference.embedding import embed, embedder
 from humpback.measures.ranking import auc, percentile_ranks, precision_recall
 from humpback.schemas.config import CurateConfig, InferenceConfig, RunConfig
 from humpback.schemas.records import Segment
+from humpback.tasks.answer_screen import not_an_answer
 from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate, backward_prompt
 from humpback.tasks.demonstrations import Demonstrations
 from humpback.tasks.instruction_form import form_problem
@@ -31,11 +33,13 @@ from humpback.tasks.score import Score
 from humpback.tasks.task import Filtered, Task, run_in_process
 
 
-def probe_pairs(heldout: list[dict], boilerplate: list[str], seed: int = 0) -> list[dict]:
+def probe_pairs(heldout: list[dict], boilerplate: list[str], not_answers: list[str] = (),
+                seed: int = 0) -> list[dict]:  # fmt: skip
     """Probe pairs {instruction, answer, key, kind} from held-out pairs: true; mismatched (x_i
     with another pair's output, a seeded derangement); nearest (x_i with the other output most
     like its own, by embedding: same topic, not its answer); boilerplate (x_i with a page's menu
-    or footer text). `key` names the answer, for the demonstrations shown before it."""
+    or footer text); not_an_answer (x_i with a corpus segment a reader judged to answer nothing:
+    an about page, a listing). `key` names the answer, for the demonstrations shown before it."""
     n = len(heldout)
     answers = [(p["id"], p["output"]) for p in heldout]
 
@@ -54,6 +58,9 @@ def probe_pairs(heldout: list[dict], boilerplate: list[str], seed: int = 0) -> l
             probes.append(probe(i, answers[int(similarity[i].argmax())], "nearest"))
     texts = random.Random(seed).sample(boilerplate, min(n, len(boilerplate)))
     probes += [probe(i, (f"boilerplate-{i}", text), "boilerplate") for i, text in enumerate(texts)]
+    texts = random.Random(seed).sample(list(not_answers), min(n, len(not_answers)))
+    probes += [probe(i, (f"not-an-answer-{i}", text), "not_an_answer")
+               for i, text in enumerate(texts)]  # fmt: skip
     return probes
 
 
@@ -63,8 +70,18 @@ def judged_probes(path: str, chars: int) -> list[dict]:
     with fsspec.open(path, "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     return [{"instruction": r["instruction"], "answer": r["output"][:chars], "key": r["id"],
-             "kind": "true" if r["usable"] else "unusable", "label": r.get("label")}
-            for r in rows]  # fmt: skip
+             "kind": "true" if r["usable"] else "unusable", "label": r.get("label"),
+             "segment": r["output"]} for r in rows]  # fmt: skip
+
+
+def answer_screen(judged: list[dict]) -> dict:
+    """What the not-an-answer screen drops of the judged segments, by their reader's label:
+    usable ones lost (A) against not-an-answer ones caught (N)."""
+    labels = Counter(p["label"] for p in judged)
+    dropped = Counter(p["label"] for p in judged if not_an_answer(p["segment"]))
+    return {"dropped": dict(dropped.most_common()), "usable_lost": dropped["A"],
+            "usable": labels["A"], "not_an_answer_caught": dropped["N"],
+            "not_an_answer": labels["N"]}  # fmt: skip
 
 
 def as_segment(key: str, answer: str) -> dict:
@@ -109,7 +126,7 @@ def backward_fidelity(
         )
     )
     task = Backtranslate("", demonstrations, config.augment.check_form,
-                         config.augment.check_borrow)  # fmt: skip
+                         config.augment.check_borrow, check_answer=False)  # fmt: skip
     records = [as_segment(p["id"], p["output"]) for p in heldout]
     written = [o["instruction"] if isinstance(o, dict) else o.raw if isinstance(o, Filtered)
                else "" for o in run_in_process(task, backend, records, config.augment)]  # fmt: skip
@@ -237,8 +254,9 @@ def measure(
     models are loaded one at a time, and each curator scores probes and judged pairs at once."""
     cfg = config.measure
     heldout = [{**p, "output": p["output"][: cfg.answer_chars]} for p in heldout[: cfg.pairs]]
-    probes = probe_pairs(heldout, [b[: cfg.answer_chars] for b in boilerplate])
     judged = judged_probes(cfg.judged, cfg.answer_chars) if cfg.judged else []
+    not_answers = [p["answer"] for p in judged if p["label"] == "N"]
+    probes = probe_pairs(heldout, [b[: cfg.answer_chars] for b in boilerplate], not_answers)
     pairs = probes + judged
     fidelity, pmis = {}, []
     for name, path in (("base", base_model), ("M_yx", backward_model)):
@@ -273,6 +291,7 @@ def measure(
     }
     if judged:
         result["judged_pairs"] = dict(Counter(p["label"] for p in judged))
+        result["answer_screen"] = answer_screen(judged)
         result["curators_judged"] = {name: discrimination(judged, s[split:], k[split:])
                                      for name, (s, k) in scores.items()}  # fmt: skip
     return result

@@ -131,6 +131,14 @@ class RunView:
                 "Augment instructions that borrow a demonstration's topic: "
                 f"{fmt(augment['borrow_rate'])}. "
             )
+        screen = m.get("answer_screen")
+        if screen:
+            note += (
+                f"The not-an-answer screen drops {screen['not_an_answer_caught']} of the "
+                f"{screen['not_an_answer']} judged segments that answer nothing and "
+                f"{screen['usable_lost']} of the {screen['usable']} usable ones "
+                f"(all drops by label: {screen['dropped']}). "
+            )
         return note + (f"Augment instructions well formed: {fmt(form['well_formed'])} of "
                        f"{form['instructions']} ({form['reasons']}).")  # fmt: skip
 

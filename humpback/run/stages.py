@@ -230,7 +230,8 @@ def augment_steps(run: StageRun) -> list[ModelStep]:
     """M_yx writes each segment's instruction after the demonstrations, then reads its PMI."""
     cfg, model = run.config.augment, run.inputs["model"]
     shown = demonstrations(run)
-    steps = [ModelStep(Backtranslate(model, shown, cfg.check_form, cfg.check_borrow), model, cfg)]
+    task = Backtranslate(model, shown, cfg.check_form, cfg.check_borrow, cfg.check_answer)
+    steps = [ModelStep(task, model, cfg)]
     if cfg.pmi:
         steps.append(ModelStep(InstructionPMI(shown), model, cfg))
     return steps
@@ -241,6 +242,7 @@ def augment_metrics(steps: list[ModelStep], counts: Mapping[str, int]) -> dict:
     shown = steps[0].task.demonstrations
     pool = {"pool": len(shown.pool), "count": shown.count, "choose": shown.choose}
     written = counts.get("in", 0) - counts.get("dead_lettered", 0)
+    written -= counts.get("filtered:not_an_answer", 0)  # screened out: no instruction written
     borrowed = counts.get("filtered:borrows_demonstration", 0)
     rate = round(borrowed / written, 4) if written else None
     return {"demonstrations": pool, "borrow_rate": rate}

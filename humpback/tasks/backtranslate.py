@@ -5,7 +5,8 @@ Seed pairs may precede it as demonstrations (earlier turns of the same request, 
 their instructions), which turns a small model's replies from summaries into requests; they are
 chosen per segment (`demonstrations`). An answer that is not a well-formed instruction is dropped
 with its reason (`instruction_form`), and one that takes a shown demonstration's topic as
-`borrows_demonstration`.
+`borrows_demonstration`. A segment that can answer no request (`answer_screen`) is dropped as
+`not_an_answer` before the model is asked.
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import ClassVar
 
 from humpback.inference.backend import Messages
 from humpback.schemas.records import Candidate
+from humpback.tasks.answer_screen import not_an_answer
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.task import Filtered, Rejected, Task
@@ -52,7 +54,12 @@ class Backtranslate(Task):
     demonstrations: Demonstrations = NO_DEMONSTRATIONS
     check_form: bool = True
     check_borrow: bool = True
+    check_answer: bool = True
     record: ClassVar = Candidate
+
+    def screen(self, segment: dict) -> Filtered | None:
+        rule = not_an_answer(segment["text"]) if self.check_answer else None
+        return Filtered("not_an_answer", rule) if rule else None
 
     def prompt(self, segment: dict) -> Messages:
         shown = self.demonstrations.shown(segment["id"], segment["text"])

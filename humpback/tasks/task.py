@@ -41,6 +41,10 @@ class Task(ABC):
     cut_field: ClassVar[str | None] = "text"  # cut by tokens when a prompt is too long
     reads: ReadMode = GENERATE
 
+    def screen(self, record: dict) -> Filtered | None:
+        """Why `record` is dropped before any model call, or None (the default) to ask."""
+        return None
+
     def input_id(self, record: dict) -> str:
         """What names an input in its dead letter or filtered row."""
         return record["id"]
@@ -80,5 +84,7 @@ def run_in_process(
 ) -> list[Outcome]:
     """Each record's outcome under a loaded backend, in one call: the stages' prompt, read and
     parse without Beam (the measures run the tasks so)."""
-    results = task.reads.infer(backend, [task.prompt(r) for r in records], cfg)
-    return [task.outcome(r, result) for r, result in zip(records, results, strict=True)]
+    screened = [task.screen(r) for r in records]
+    asked = [r for r, s in zip(records, screened, strict=True) if s is None]
+    results = iter(task.reads.infer(backend, [task.prompt(r) for r in asked], cfg) if asked else [])
+    return [s or task.outcome(r, next(results)) for r, s in zip(records, screened, strict=True)]

@@ -37,6 +37,12 @@ class AugmentConfig(InferenceConfig):
         description="drop instructions that take a shown demonstration's topic: content words "
         "of its instruction that the segment lacks (filtered:borrows_demonstration)",
     )
+    check_answer: bool = Field(
+        True,
+        description="drop segments that can answer no request (a publisher's own voice, a "
+        "changelog or news listing, a personal profile) before the model call "
+        "(filtered:not_an_answer)",
+    )
     pmi: bool = Field(True, description="record each candidate's instruction-answer PMI under M_yx")
 
 

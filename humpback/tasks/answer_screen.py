@@ -1,0 +1,95 @@
+"""Segments that can be no request's answer, found before a model call is spent on them.
+
+A backward model asked for the instruction of a page's "Our values" block, of a weekly news
+listing or of a researcher's profile still writes one ("How do I promote ideas for a better
+world?"), and likelihood curators often keep it. Three kinds are cheap to see in the text:
+
+- `publisher_voice`: the publisher speaking of itself (its values, strategy, plans, news): "we"
+  and "our" are frequent and the reader is never addressed. A how-to in a company's voice
+  addresses the reader ("you") and passes.
+- `item_listing`: most lines are list items and most items carry a reference (a bug or issue
+  number, a date, an amount, a long number): a changelog or a news digest, many unrelated things.
+- `personal_profile`: a person's profile or contact block: a role with credentials, or several
+  e-mail addresses and phone numbers.
+
+Each rule names what it saw; the augment stage counts a drop `filtered:not_an_answer` with the
+rule in the filtered row. The rules read form, not topic, and are measured on the judged pairs
+(`humpback measure`: usable segments lost, not-an-answer segments caught).
+"""
+
+import re
+
+_WORD = re.compile(r"[^\W\d_][\w'’]*")
+_PUBLISHER = frozenset({"we", "our", "ours", "us", "we're", "we’re", "we've", "we’ve"})
+_READER = frozenset({"you", "your", "yours", "you're", "you’re", "yourself", "i", "my", "me",
+                     "i'm", "i’m", "i've", "i’ve"})  # fmt: skip
+_ITEM = re.compile(r"^(?:[-*•–]|\d{1,2}[.)])\s")
+_REFERENCE = re.compile(
+    r"\b(?:bug|issue|pr|cve)[\s#-]*\d+|#\d{3,}|\d{4,}|[$£€¥]\s?\d|\d{1,2}\s+(?:jan|feb|mar|apr|may"
+    r"|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b",
+    re.IGNORECASE,
+)
+_ROLE = re.compile(
+    r"\b(?:is|was|am)\s+(?:a|an|the|currently)\s+(?:[\w-]+\s+){0,3}?(?:professor|lecturer|"
+    r"researcher|scientist|student|fellow|postdoc|director|founder|editor|engineer)\b",
+    re.IGNORECASE,
+)
+_CREDENTIAL = re.compile(
+    r"\b(?:ph\.?\s?d|doctorate|research interests|received (?:his|her|their|my)|joined|"
+    r"graduated|alumn|m\.sc|b\.sc)",
+    re.IGNORECASE,
+)
+_CONTACT = re.compile(  # e-mail addresses (not @user@server handles) and labelled phones
+    r"(?<![@\w.+-])[\w.+-]+@[\w-]+\.[a-z]{2,}\b|\b(?:phone|tel|fax|mobile)\b[.:]?\s*\+?\d",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")  # speech a report quotes is not its own voice
+
+MIN_WORDS = 40  # shorter blocks say too little to judge by frequencies
+PUBLISHER_SHARE = 0.03  # "we"/"our" in at least this share of the words
+READER_SHARE = 0.005  # and "you"/"I" in less than this
+MIN_ITEMS, ITEM_SHARE, REFERENCED_SHARE = 4, 0.6, 0.5
+
+
+def _body_lines(text: str) -> list[str]:
+    """The lines under the segment's heading, outside code fences."""
+    lines, fenced = [], False
+    for line in text.split("\n")[1:]:
+        line = line.strip()
+        if line.startswith("```"):
+            fenced = not fenced
+        elif line and not fenced:
+            lines.append(line)
+    return lines
+
+
+def publisher_voice(text: str) -> bool:
+    words = [w.lower() for w in _WORD.findall(_QUOTED.sub(" ", text))]
+    if len(words) < MIN_WORDS:
+        return False
+    publisher = sum(w in _PUBLISHER for w in words) / len(words)
+    reader = sum(w in _READER for w in words) / len(words)
+    return publisher >= PUBLISHER_SHARE and reader < READER_SHARE
+
+
+def item_listing(text: str) -> bool:
+    lines = _body_lines(text)
+    items = [line for line in lines if _ITEM.match(line)]
+    if len(items) < MIN_ITEMS or len(items) < ITEM_SHARE * len(lines):
+        return False
+    return sum(bool(_REFERENCE.search(item)) for item in items) >= REFERENCED_SHARE * len(items)
+
+
+def personal_profile(text: str) -> bool:
+    if len(_CONTACT.findall(text)) >= 2:
+        return True
+    return bool(_ROLE.search(text)) and len(set(_CREDENTIAL.findall(text.lower()))) >= 2
+
+
+RULES = {"publisher_voice": publisher_voice, "item_listing": item_listing,
+         "personal_profile": personal_profile}  # fmt: skip
+
+
+def not_an_answer(text: str) -> str | None:
+    """The first rule by which `text` answers no request, or None when it may answer one."""
+    return next((name for name, rule in RULES.items() if rule(text)), None)
