@@ -131,9 +131,9 @@ class RunTask(beam.PTransform):
         requests = records | "Prompt" >> beam.ParDo(prompts).with_outputs(
             FILTERED, KEPT, main="requests"
         )
-        results, failures = requests.requests | "Infer" >> RunInference(
-            handler
-        ).with_exception_handling()
+        results, failures = (
+            requests.requests | "Infer" >> RunInference(handler).with_exception_handling()
+        )
         parsed = (
             results
             | "Progress" >> beam.ParDo(ReportProgress(self.stage, self.total, "records"))

@@ -116,6 +116,17 @@ class EvalAnswer(Record):
     output: str
 
 
+class ReferenceScore(Record):
+    """How likely a model finds a reference answer to a prompt: its summed log-probability
+    over its `tokens` tokens, given the prompt."""
+
+    shard: ClassVar[str] = "reference_scores"
+    id: str
+    generator: str
+    logprob: float
+    tokens: int
+
+
 class Judgment(Record):
     """One judgment of a pair in one order: `output_1` is the reference's answer, `output_2` the
     model's; `p_model` is the judge's probability that the model's is better (0 or 1 for a

@@ -17,7 +17,8 @@ from tests.tiny_run import ALPACA_EVAL, tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["seed", "train_backward", "train_seed", "segment", "augment", "curate_1", "train_1",
-          "measure", "scale_2", "evaluate", "judge", "judge_calibration"]  # fmt: skip
+          "measure", "scale_2", "evaluate", "judge", "ablate_random", "ablate_all",
+          "reference_likelihood", "judge_calibration"]  # fmt: skip
 
 
 def humpback(*args: str) -> subprocess.CompletedProcess:
@@ -263,6 +264,27 @@ def test_seed_pairs_overlapping_evaluation_prompts_are_dropped_and_counted(confi
     counts = json.loads((run_dir / "seed" / "manifest.json").read_text())["counts"]
     # the 6 OASST prompts that AlpacaEval took, and one that shares a prompt template with one
     assert counts["filtered"] == {"eval_overlap": 7} and counts["in"] == 94
+
+
+def test_the_ablation_trains_alike_and_reference_likelihood_compares_every_model(finished_run):
+    found = manifests(finished_run)
+    kept, candidates = found["curate_1"]["counts"]["out"], found["augment"]["counts"]["out"]
+    random_n = found["ablate_random"]["metrics"]["curated_examples"]
+    written = load_rows(f"{finished_run}/ablate_random/curated-*.parquet")
+    assert random_n == min(kept, candidates) == len(written)
+    assert found["ablate_all"]["metrics"]["curated_examples"] <= candidates
+    assert found["ablate_all"]["metrics"]["steps"] == found["train_1"]["metrics"]["steps"]
+    reference = found["reference_likelihood"]
+    assert reference["counts"]["in"] == reference["counts"]["out"] == 4 * 4  # 4 models, 4 prompts
+    figures = reference["metrics"]
+    assert set(figures["logprob_per_token"]) == {"M0", "M1", "random", "all"}
+    assert all(v < 0 for v in figures["logprob_per_token"].values())
+    assert set(figures["differences"]) == {"M1 - M0", "M1 - random", "M1 - all"}
+    for d in figures["differences"].values():
+        assert d["prompts"] == 4 and d["low"] <= d["difference"] <= d["high"]
+    scored = {r["id"] for r in load_rows(f"{finished_run}/reference_likelihood/reference_scores-*")}
+    evaluated = {r["id"] for r in load_rows(f"{finished_run}/evaluate/answers-*.parquet")}
+    assert len(scored) == 4 and not scored & evaluated  # prompts none of evaluate's
 
 
 def test_the_report_is_one_page_that_chromium_renders(finished_run, tmp_path):

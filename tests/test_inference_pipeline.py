@@ -128,15 +128,15 @@ def test_a_shared_model_loads_once_for_all_worker_processes(tiny_model, tmp_path
     assert shared_loads == 1 and shared_answers == answers
 
 
-ABOUT_US = ("Our mission\n\nWe are a small team that builds tools for our community. Our values guide "
-            "us: we share what we learn, we publish our plans, and we welcome anyone who shares "
-            "our goals. Our staff and our board meet every month, and our reports are public. "
-            "We thank our members, whose support keeps us independent.")
+ABOUT_US = (
+    "Our mission\n\nWe are a small team that builds tools for our community. Our values "
+    "guide us: we share what we learn, we publish our plans, and we welcome anyone who "
+    "shares our goals. Our staff and our board meet every month, and our reports are "
+    "public. We thank our members, whose support keeps us independent."
+)
 
 
-def test_a_segment_that_answers_nothing_is_filtered_before_the_model_is_asked(
-    tiny_model, tmp_path
-):
+def test_a_segment_that_answers_nothing_is_filtered_before_the_model_is_asked(tiny_model, tmp_path):
     _segments(tmp_path / "segments", ["Water tomatoes twice a week.", ABOUT_US])
     cfg = RANDOM_TEXT.model_copy(update={"sampling": Sampling(max_new_tokens=4)})
     counts, candidates = _augment(tiny_model, tmp_path / "segments", tmp_path / "out", cfg)

@@ -41,7 +41,8 @@ def test_boilerplate_is_the_text_outside_the_main_content(data_dir):
 
 def test_instruction_form_counts_dropped_instructions_as_malformed():
     kept = [{"instruction": "How do I water tomatoes?", "text": "Water twice a week."}]
-    dropped = [{"error": "not_a_request"}, {"error": "about_the_response"}]
+    dropped = [{"error": "not_a_request"}, {"error": "about_the_response"},
+               {"error": "not_an_answer"}]  # screened out: no instruction was written
     form = instruction_form(kept, dropped)
     assert form["instructions"] == 3 and form["well_formed"] == round(1 / 3, 4)
 
@@ -62,11 +63,21 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
         update={"judged": str(judged)})})  # fmt: skip
     found = measure(config, HELDOUT, demos, tiny_model, tiny_model, {"M0": tiny_model},
                     boilerplate, say=lambda _: None)  # fmt: skip
-    assert found["probe_pairs"] == {"true": 6, "mismatched": 6, "nearest": 6, "boilerplate": 4,
-                                    "not_an_answer": 2}  # the judged segments labelled N
+    assert found["probe_pairs"] == {
+        "true": 6,
+        "mismatched": 6,
+        "nearest": 6,
+        "boilerplate": 4,
+        "not_an_answer": 2,
+    }  # the judged segments labelled N
     assert found["judged_pairs"] == {"A": 2, "M": 2, "N": 2}
-    assert found["answer_screen"] == {"dropped": {}, "usable_lost": 0, "usable": 2,
-                                      "not_an_answer_caught": 0, "not_an_answer": 2}
+    assert found["answer_screen"] == {
+        "dropped": {},
+        "usable_lost": 0,
+        "usable": 2,
+        "not_an_answer_caught": 0,
+        "not_an_answer": 2,
+    }
     base = found["backward_fidelity"]["base"]
     assert base == {**found["backward_fidelity"]["M_yx"]}  # the same model, the same figures
     assert base["logprob_per_token"] < 0 and 0 <= base["rouge_l"] <= 1 and -1 <= base["cosine"] <= 1

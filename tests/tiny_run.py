@@ -40,7 +40,7 @@ def make_tiny_model(path: Path, tokenizer_from: str, model_type: str = "llama",
 
 def tiny_config(run_dir: Path, base_model: str, data: Path) -> dict:
     """The whole loop on `base_model` (a tiny one): 16 seed pairs, one WARC, 2 training steps a
-    model, one iteration, 4 evaluation prompts."""
+    model, one iteration, 4 evaluation prompts, 4 reference answers and the ablation's models."""
     training = {"max_steps": 2, "batch_size": 2, "max_length": 256}
     reference = str(data / ALPACA_EVAL / "text_davinci_003/model_outputs.json")
     return {
@@ -57,6 +57,9 @@ def tiny_config(run_dir: Path, base_model: str, data: Path) -> dict:
         "training": {"backward": training, "seed": training, "iteration": training},
         "evaluate": {"prompts": reference, "limit": 4, "scaling": [2], "batch_size": 4,
                      "sampling": {"max_new_tokens": 8}},
+        "reference_likelihood": {"answers": str(data / ALPACA_EVAL / "gpt4_1106_preview"
+                                                / "model_outputs.json"),
+                                 "prompts": 4, "ablation": True, "batch_size": 4},
         "judge": {"reference": reference, "batch_size": 4, "answer_chars": 200,
                   "calibration": {"annotations": str(data / ALPACA_EVAL / "gpt4_annotations"),
                                   "pairs": 2, "outputs": {"humpback-llama-65b": {

@@ -4,12 +4,13 @@
   the true instruction given its output (nats per token), and for the instruction the model
   writes: ROUGE-L F1 and embedding cosine against the true one, and the well-formed share.
 - Curator discrimination: probe pairs are the true pairs, mismatched pairs (x_i with another
-  pair's output, a seeded derangement), nearest pairs (the most similar other output), boilerplate
-  pairs (x_i with a page's menu or footer text) and not-an-answer pairs (x_i with a corpus
-  segment a reader judged to answer nothing). Each curator scores them all: the rubric (expected score under a scorer's
-  distribution over 1..5), the PMI under M_yx, the IFD under a scorer, and their combination
-  (mean percentile rank). Reported: the AUC of true against each kind of false pair, and the
-  precision and recall of the configured keep rule (score >= k, PMI and IFD thresholds).
+  pair's output, a seeded derangement), nearest pairs (the most similar other output),
+  boilerplate pairs (x_i with a page's menu or footer text) and not-an-answer pairs (x_i with a
+  corpus segment a reader judged to answer nothing). Each curator scores them all: the rubric
+  (expected score under a scorer's distribution over 1..5), the PMI under M_yx, the IFD under a
+  scorer, and their combination (mean percentile rank). Reported: the AUC of true against each
+  kind of false pair, and the precision and recall of the configured keep rule (score >= k, PMI
+  and IFD thresholds).
 """
 
 import gc
@@ -226,12 +227,13 @@ def curator_scores(rubric: list, ifds: list, pmis: list, cfg: CurateConfig) -> d
 
 
 def instruction_form(candidates: list[dict], filtered: list[dict]) -> dict:
-    """The well-formed share of the instructions augment wrote, and the reasons of the rest."""
+    """The well-formed share of the instructions augment wrote, and the reasons of the rest
+    (a segment screened out before the model call has no instruction)."""
     reasons = Counter(
         form_problem(c["instruction"], c["text"], BACKWARD_REQUEST) or "well_formed"
         for c in candidates
     )
-    reasons.update(f["error"] for f in filtered)
+    reasons.update(f["error"] for f in filtered if f["error"] != "not_an_answer")
     total = sum(reasons.values())
     return {
         "instructions": total,

@@ -64,13 +64,13 @@ def position_bias(judgments: list[dict]) -> dict:
 
 
 def paired_difference(a: dict[str, float], b: dict[str, float], samples: int = 2000,
-                      seed: int = 0) -> dict:  # fmt: skip
-    """Win rate of b minus a on the prompts both answered, with a paired bootstrap 95% interval
-    (prompts resampled, both models' preferences kept together)."""
+                      seed: int = 0, scale: float = 100) -> dict:  # fmt: skip
+    """The mean of b minus a over the prompts both have (win rates: preferences, in points of
+    `scale`), with a paired bootstrap 95% interval (prompts resampled, both kept together)."""
     common = sorted(set(a) & set(b))
     if len(common) < 2:
         return {"difference": None, "low": None, "high": None, "prompts": len(common)}
-    diff = np.array([b[k] - a[k] for k in common]) * 100
+    diff = np.array([b[k] - a[k] for k in common]) * scale
     rng = np.random.default_rng(seed)
     means = diff[rng.integers(0, len(diff), (samples, len(diff)))].mean(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])

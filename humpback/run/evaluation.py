@@ -1,6 +1,7 @@
 """The evaluation stages: `evaluate` (each model answers the evaluation prompts), `judge` (each
-answer against the reference's, win rates, differences between models, the scaling fit) and
-`judge_calibration` (the judge against annotated judgments and published outputs)."""
+answer against the reference's, win rates, differences between models, the scaling fit),
+`judge_calibration` (the judge against annotated judgments and published outputs) and
+`reference_likelihood` (how likely each model finds strong reference answers)."""
 
 import json
 import random
@@ -22,11 +23,13 @@ from humpback.run.graph import StageResult, StageRun
 from humpback.run.manifest import read_manifest
 from humpback.schemas.config import EvaluateConfig, JudgeConfig, RunConfig
 from humpback.schemas.errors import UserError
+from humpback.schemas.records import ReferenceScore
 from humpback.storage.folders import list_files, read_json_rows, write_text
 from humpback.storage.shards import load_rows, shard_pattern
 from humpback.tasks.answer import Answer, inference_tag
 from humpback.tasks.compare import Compare
 from humpback.tasks.eval_overlap import EvalOverlap
+from humpback.tasks.reference import ReferenceLikelihood
 from humpback.tasks.task import ModelStep
 
 
@@ -71,34 +74,98 @@ def file_part(generator: str) -> str:
     return re.sub(r"[^\w.-]", "_", generator).lstrip(".") or "_"  # never ".." or a dot file
 
 
+def run_each_model(run: StageRun, prompts: list[dict], steps: dict[str, ModelStep]) -> dict:
+    """Run each model's step over the prompts, one Beam job a model, shards named by its part;
+    the counts of all of them."""
+    totals: dict[str, int] = {}
+    for name, step in steps.items():
+        counts = run_beam(
+            run,
+            lambda p, step=step, name=name: task_pipeline.build(
+                p, f"{run.stage} {name}", prompts, [step], run.folder, len(prompts),
+                run.ctx.inference_cache, file_part(name),
+            ),
+        ).counts  # fmt: skip
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+def model_paths(run: StageRun, models: tuple[str, ...]) -> dict[str, str]:
+    """The run's models named `models` and the evaluation's extra ones: name -> folder."""
+    return {name: run.inputs[name] for name in models} | run.config.evaluate.models
+
+
 def run_evaluate(run: StageRun, models: tuple[str, ...]) -> StageResult:
     """Each model answers the prompts: `answers-<model>-*` shards, and `<model>/model_outputs.json`
     in AlpacaEval's format (instructions byte-identical to the prompts)."""
     cfg = run.config.evaluate
     prompts = eval_prompts(cfg)
-    paths = {name: run.inputs[name] for name in models} | cfg.models
+    paths = model_paths(run, models)
     tag = inference_tag(run.config.tags, cfg.tags)
+    steps = {name: ModelStep(Answer(generator=name, tag=tag, style=run.config.tags.style), path,
+                             cfg) for name, path in paths.items()}  # fmt: skip
+    totals = run_each_model(run, prompts, steps)
     order = {p["id"]: i for i, p in enumerate(prompts)}
-    totals: dict[str, int] = {}
-    for name, path in paths.items():
-        answer = Answer(generator=name, tag=tag, style=run.config.tags.style)
+    for name in paths:
         part = file_part(name)
-        step = ModelStep(answer, path, cfg)
-        counts = run_beam(
-            run,
-            lambda p, step=step, part=part: task_pipeline.build(
-                p, f"evaluate {step.task.generator}", prompts, [step], run.folder, len(prompts),
-                run.ctx.inference_cache, part,
-            ),
-        ).counts  # fmt: skip
-        for key, value in counts.items():
-            totals[key] = totals.get(key, 0) + value
         answers = load_rows(shard_pattern(run.folder, f"answers-{part}"))
         answers.sort(key=lambda a: order[a["id"]])
         outputs = [{"dataset": a["dataset"], "instruction": a["instruction"],
                     "output": a["output"], "generator": name} for a in answers]  # fmt: skip
         write_text(f"{run.folder}/{part}/model_outputs.json", json.dumps(outputs, indent=1))
     metrics = {"prompts": len(prompts), "models": list(paths), "tags": cfg.tags}
+    return StageResult(totals, metrics)
+
+
+def reference_prompts(config: RunConfig) -> list[dict]:
+    """A seeded draw of the reference answers' prompts, none of them an evaluation prompt:
+    {id, instruction, reference (cut to answer_chars)}."""
+    cfg = config.reference_likelihood
+    rows = _prompts_file(cfg.answers)
+    evaluated = {p["instruction"] for p in eval_prompts(config.evaluate)} if (
+        config.evaluate.prompts) else set()  # fmt: skip
+    free = [i for i, r in enumerate(rows) if r["instruction"] not in evaluated and r.get("output")]
+    if len(free) < 2:
+        raise UserError(f"reference_likelihood.answers: {cfg.answers} has no answered prompts "
+                        "outside the evaluation's draw (set evaluate.limit)")  # fmt: skip
+    return [{**prompt_row(rows, i), "reference": rows[i]["output"][: cfg.answer_chars]}
+            for i in draw(free, cfg.prompts, cfg.seed)]  # fmt: skip
+
+
+def run_reference_likelihood(run: StageRun, models: tuple[str, ...],
+                             compare: tuple[tuple[str, str], ...]) -> StageResult:  # fmt: skip
+    """Each model's log-probability of the reference answers; per model the mean per token
+    (over prompts), and for each pair in `compare` the paired difference with a bootstrap 95%
+    interval (prompts resampled)."""
+    cfg = run.config.reference_likelihood
+    prompts = reference_prompts(run.config)
+    paths = model_paths(run, models)
+    tag = inference_tag(run.config.tags, run.config.evaluate.tags)
+    steps = {name: ModelStep(ReferenceLikelihood(name, tag, run.config.tags.style), path, cfg)
+             for name, path in paths.items()}  # fmt: skip
+    totals = run_each_model(run, prompts, steps)
+    per_token = {
+        name: {r["id"]: r["logprob"] / r["tokens"]
+               for r in load_rows(shard_pattern(run.folder, f"{ReferenceScore.shard}-"
+                                                f"{file_part(name)}"))}
+        for name in paths
+    }  # fmt: skip
+    metrics = {
+        "prompts": len(prompts),
+        "answers": cfg.answers,
+        "logprob_per_token": {
+            name: round(sum(v.values()) / len(v), 4) if v else None for name, v in per_token.items()
+        },  # fmt: skip
+        "differences": {
+            f"{b} - {a}": {
+                k: round(v, 4) if isinstance(v, float) else v
+                for k, v in paired_difference(per_token[a], per_token[b], scale=1).items()
+            }
+            for a, b in compare
+            if a in per_token and b in per_token
+        },  # fmt: skip
+    }
     return StageResult(totals, metrics)
 
 

@@ -242,6 +242,25 @@ class RunView:
         )  # fmt: skip
         return [rates, differences] if differences.rows else [rates]
 
+    def reference_tables(self) -> list[Table]:
+        """Each model's likelihood of the reference answers, and the paired differences."""
+        m = self.metrics("reference_likelihood")
+        if m is None:
+            return []
+        note = (
+            f"mean log-probability per token of {m['prompts']} reference answers given their "
+            "prompts (higher: the model finds them likelier); prompts none of evaluate's"
+        )
+        means = Table("Reference-answer likelihood", ("model", "logprob/token"),
+                      [(n, fmt(v)) for n, v in m["logprob_per_token"].items()], note)  # fmt: skip
+        differences = Table(
+            "Reference-answer likelihood: differences",
+            ("difference", "nats/token", "95% paired bootstrap", "prompts"),
+            [(k, fmt(d["difference"]), f"[{fmt(d['low'])}, {fmt(d['high'])}]",
+              fmt(d["prompts"])) for k, d in m["differences"].items()],
+        )  # fmt: skip
+        return [means, differences] if differences.rows else [means]
+
     def scaling_note(self) -> str | None:
         fit = (self.metrics("judge") or {}).get("scaling") or {}
         if fit.get("alpha") is None:

@@ -2,6 +2,7 @@
 (curate_t -> train_t) x T. Each declares its config sections, inputs and outputs once."""
 
 import json
+import random
 import shlex
 import subprocess
 import sys
@@ -11,11 +12,17 @@ from functools import partial
 import fsspec
 
 from humpback.beam_pipelines import segment_pipeline
-from humpback.beam_pipelines.curate_tail import keep_and_convert
+from humpback.beam_pipelines.curate_tail import keep_and_convert, to_sft_example
 from humpback.beam_pipelines.io.corpus import expand_paths
 from humpback.beam_pipelines.task_pipeline import Tail
 from humpback.run.beam_run import Build, run_beam
-from humpback.run.evaluation import eval_overlap, run_calibration, run_evaluate, run_judge
+from humpback.run.evaluation import (
+    eval_overlap,
+    run_calibration,
+    run_evaluate,
+    run_judge,
+    run_reference_likelihood,
+)
 from humpback.run.graph import Model, Ref, Stage, StageResult, StageRun
 from humpback.run.seed_pairs import read_raw_rows, select_seed_pairs, split_holdout
 from humpback.run.task_stage import task_stage
@@ -28,13 +35,14 @@ from humpback.schemas.records import (
     FilteredOut,
     HeldOutPair,
     Judgment,
+    ReferenceScore,
     Scored,
     SeedPair,
     Segment,
     SFTExample,
 )
 from humpback.storage.folders import local_copy, remove_folder, write_text
-from humpback.storage.shards import load_rows, shard_files, write_rows
+from humpback.storage.shards import load_rows, shard_files, shard_pattern, write_rows
 from humpback.tasks.backtranslate import Backtranslate
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations, choose_demonstrations
 from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
@@ -110,6 +118,8 @@ def build_stages(config: RunConfig) -> list[Stage]:
         )  # fmt: skip
     if config.evaluate.prompts:
         stages += evaluation_stages(config)
+    if config.reference_likelihood.answers:
+        stages += reference_stages(config)
     if config.judge.calibration:
         stages.append(Stage(name="judge_calibration", run=run_calibration,
                             sections=("judge", *MODEL_SECTIONS),
@@ -142,6 +152,59 @@ def evaluation_stages(config: RunConfig) -> list[Stage]:
     ]  # fmt: skip
 
 
+ABLATIONS = {"random": "ablate_random", "all": "ablate_all"}
+
+
+def reference_stages(config: RunConfig) -> list[Stage]:
+    """With `ablation`, models on seed + random and seed + all candidates; then
+    `reference_likelihood` of every model, M_T compared with M0 and with each ablation."""
+    last = config.iterations
+    ablations = ABLATIONS if config.reference_likelihood.ablation else {}
+    stages = [
+        Stage(name=stage, run=partial(run_ablation, pick=pick),
+              sections=(*MODEL_SECTIONS, "training.iteration", "training.mix", "tags",
+                        "reference_likelihood.seed", *DECONTAMINATION),
+              inputs={"seed": SEED, "candidates": Ref("augment", Candidate),
+                      "curated": curated(config, last)},
+              outputs=(SFTExample, Model), resumable=True)
+        for pick, stage in ablations.items()
+    ]  # fmt: skip
+    models = {f"M{t}": model_stage(t) for t in range(last + 1)} | ablations
+    compare = (("M0", f"M{last}"), *((pick, f"M{last}") for pick in ablations))
+    return stages + [
+        Stage(name="reference_likelihood",
+              run=partial(run_reference_likelihood, models=tuple(models), compare=compare),
+              sections=("reference_likelihood", "evaluate.prompts", "evaluate.limit",
+                        "evaluate.seed", "evaluate.tags", "evaluate.models", "tags",
+                        *MODEL_SECTIONS),
+              inputs={name: Ref(stage, Model) for name, stage in models.items()},
+              outputs=(ReferenceScore, DeadLetter))
+    ]  # fmt: skip
+
+
+def run_ablation(run: StageRun, pick: str) -> StageResult:
+    """The paper's baselines in kind: seed + `pick` candidates ("random": as many as the last
+    iteration kept, a seeded draw; "all": every one), web-tagged as curated rows are (none
+    that overlaps an evaluation prompt), and a model trained on them as M_T is."""
+    overlap = eval_overlap(run.config)
+    pool = sorted(
+        (
+            c
+            for c in load_rows(run.inputs["candidates"])
+            if overlap is None or not overlap(c["instruction"])
+        ),
+        key=lambda c: c["id"],
+    )
+    if pick == "random":
+        n = len(load_rows(run.inputs["curated"]))
+        pool = random.Random(run.config.reference_likelihood.seed).sample(pool, min(n, len(pool)))
+    convert = to_sft_example(run.config.tags)
+    rows = [convert({**c, "score": None, "iteration": 0, "ifd": None}) for c in pool]
+    write_rows(rows, run.folder, SFTExample)
+    return run_training(run, role="iteration",
+                        curated=shard_pattern(run.folder, SFTExample.shard))  # fmt: skip
+
+
 def run_seed(run: StageRun) -> StageResult:
     cfg = run.config.seed
     rows = read_raw_rows(cfg.path)
@@ -164,9 +227,11 @@ def run_seed(run: StageRun) -> StageResult:
     return StageResult(counts | {f"normalised:{k}": v for k, v in normalised.items()})
 
 
-def run_training(run: StageRun, role: str, augmented: int | None = None) -> StageResult:
+def run_training(run: StageRun, role: str, augmented: int | None = None,
+                 curated: str | None = None) -> StageResult:  # fmt: skip
     """Write the job's spec into the stage folder and run it, in process or via the launcher;
-    `augmented`: at most this many curated examples (a rung of the data scaling)."""
+    `augmented`: at most this many curated examples (a rung of the data scaling); `curated`:
+    the SFT shards to train on beside the seed (default: the stage's `curated` input)."""
     from humpback.training.job import TrainingJob, run_job
 
     training = run.config.training
@@ -179,7 +244,9 @@ def run_training(run: StageRun, role: str, augmented: int | None = None) -> Stag
         base_model=run.ctx.base_model,
         stage_dir=run.folder,
         seed_shards=shard_files(run.inputs["seed"]),
-        curated_shards=shard_files(run.inputs["curated"]) if "curated" in run.inputs else [],
+        curated_shards=shard_files(curated or run.inputs["curated"])
+        if (curated or "curated" in run.inputs)
+        else [],  # fmt: skip
         tags=run.config.tags,
         mix=mix,
         hp=getattr(training, role),

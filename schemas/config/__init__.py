@@ -2,9 +2,9 @@
 
 Sections by module: `corpus` (seed, corpus, segment), `inference` (every model step's settings),
 `method` (augment, curate, decontamination, rewrite, iterations, training, tags, measure),
-`training` (its models' settings), `evaluation` (evaluate, judge), `run` (the whole config,
-composed from each module's group of sections, with beam and dataset) and `loader` (YAML,
-`${VAR}`, `--set`, secrets). `humpback config [SECTION]` lists every option.
+`training` (its models' settings), `evaluation` (evaluate, judge, reference_likelihood), `run`
+(the whole config, composed from each module's group of sections, with beam and dataset) and
+`loader` (YAML, `${VAR}`, `--set`, secrets). `humpback config [SECTION]` lists every option.
 """
 
 from humpback.schemas.config.base import Strict
@@ -24,6 +24,7 @@ from humpback.schemas.config.evaluation import (
     EvaluateConfig,
     EvaluationSections,
     JudgeConfig,
+    ReferenceLikelihoodConfig,
 )
 from humpback.schemas.config.inference import (
     BACKEND_SETTINGS,
@@ -74,9 +75,9 @@ __all__ = [
     "CorpusConfig", "CorpusSections", "CurateConfig", "DatasetCardConfig",
     "DecontaminationConfig", "DedupConfig", "DemonstrationsConfig", "EvaluateConfig",
     "EvaluationSections", "InferenceConfig", "JudgeConfig", "LoraSettings", "MeasureConfig",
-    "MethodSections", "MixConfig", "NearDedupConfig", "OpenAISettings", "Resources",
-    "RunBasics", "RunConfig", "Sampling", "SeedConfig", "SegmentConfig", "SiteBlocksConfig",
-    "SourceMix", "Strict", "TagsConfig", "TextConfig", "TrainingConfig", "TrainingRoles",
-    "TransformersSettings", "VllmSettings", "apply_override", "load_config", "names_secret",
-    "redact_secrets",
+    "MethodSections", "MixConfig", "NearDedupConfig", "OpenAISettings",
+    "ReferenceLikelihoodConfig", "Resources", "RunBasics", "RunConfig", "Sampling", "SeedConfig",
+    "SegmentConfig", "SiteBlocksConfig", "SourceMix", "Strict", "TagsConfig", "TextConfig",
+    "TrainingConfig", "TrainingRoles", "TransformersSettings", "VllmSettings", "apply_override",
+    "load_config", "names_secret", "redact_secrets",
 ]  # fmt: skip

@@ -72,8 +72,32 @@ class JudgeConfig(InferenceConfig):
     max_input_tokens: int = Field(4096, gt=0)
 
 
+class ReferenceLikelihoodConfig(InferenceConfig):
+    """The `reference_likelihood` stage: how likely each model finds strong reference answers
+    (mean log-probability per token of the answer given its prompt, with the evaluation's tags),
+    a measure a small model can give where its judgments cannot. With `ablation`, the paper's
+    comparison in kind: M_T (seed + curated) against models trained alike on seed + as many
+    random candidates (`ablate_random`) and on seed + every candidate (`ablate_all`)."""
+
+    answers: str | None = Field(
+        None,
+        description="reference outputs, AlpacaEval's model_outputs.json (e.g. gpt4_1106_preview); "
+        "unset: no such stage",
+    )
+    prompts: int = Field(48, gt=1, description="a seeded draw of prompts, none of evaluate's")
+    seed: int = 0
+    answer_chars: int | None = Field(
+        800, gt=0, description="each reference answer is cut to this many characters"
+    )
+    ablation: bool = Field(
+        False, description="also train seed + random and seed + all candidates and compare"
+    )
+    max_input_tokens: int = Field(1024, gt=0)
+
+
 class EvaluationSections(Strict):
     """The evaluation sections of a run config."""
 
     evaluate: EvaluateConfig = EvaluateConfig()
     judge: JudgeConfig = JudgeConfig()
+    reference_likelihood: ReferenceLikelihoodConfig = ReferenceLikelihoodConfig()
