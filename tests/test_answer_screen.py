@@ -22,6 +22,37 @@ I am a research scientist at a lab in Lisbon. I received my PhD in statistics in
 joined the lab the year after. My research interests include survey methods and missing data.
 Write to me at ana.silva@example.org or ana@lab.example.com."""
 
+OPENING = """Ana Silva
+
+I'm a data scientist at a small lab in Lisbon, working on survey methods and on tools that
+help statisticians deal with missing answers in large national surveys."""
+
+PAPERS = """Selected papers
+
+1. Imputing answers in rotating panels
+
+Ana Silva, Rui Costa, Marta Lopes, and 2 more authors
+
+2. Weights for late respondents
+
+Marta Lopes, Ana Silva, Joana Reis"""
+
+TALKS = """News
+
+| May 2024 | A talk on rotating panels at the spring workshop |
+| March 2024 | Our paper on weights was accepted |
+| January 2024 | Started a new project on panels |
+| October 2023 | A tutorial on missing data, with slides |"""
+
+READING_LIST = """Start with the classics
+
+Topic models are old, and the first papers are still the clearest way in. Read the model's
+original description before any tutorial, then a comparison of newer models:
+
+- The first description of the model, by its three authors (2003)
+- A systematic comparison of topic models (2021)
+- Whether neural topic models are broken (2021)"""
+
 COMPANY_HOWTO = """Rotate your keys
 
 We rotate our keys every ninety days, and you should too. Open the console, choose the key you
@@ -46,14 +77,21 @@ carry two lanes and a cycle path across the river."""
 
 @pytest.mark.parametrize(
     ("text", "rule"),
-    [(ABOUT_US, "publisher_voice"), (CHANGELOG, "item_listing"), (PROFILE, "personal_profile")],
+    [
+        (ABOUT_US, "publisher_voice"),
+        (CHANGELOG, "item_listing"),
+        (PROFILE, "personal_profile"),
+        (OPENING, "personal_profile"),
+        (PAPERS, "publication_list"),
+        (TALKS, "dated_listing"),
+    ],
 )
 def test_each_kind_of_segment_that_answers_nothing_is_named(text, rule):
     assert not_an_answer(text) == rule
 
 
-@pytest.mark.parametrize("text", [COMPANY_HOWTO, RECIPE_STEPS, NEWS_QUOTES])
-def test_how_tos_steps_and_reports_that_quote_a_we_pass(text):
+@pytest.mark.parametrize("text", [COMPANY_HOWTO, RECIPE_STEPS, NEWS_QUOTES, READING_LIST])
+def test_how_tos_steps_reports_that_quote_a_we_and_reading_lists_pass(text):
     assert not_an_answer(text) is None
 
 

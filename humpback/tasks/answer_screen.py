@@ -9,8 +9,12 @@ world?"), and likelihood curators often keep it. Three kinds are cheap to see in
   addresses the reader ("you") and passes.
 - `item_listing`: most lines are list items and most items carry a reference (a bug or issue
   number, a date, an amount, a long number): a changelog or a news digest, many unrelated things.
-- `personal_profile`: a person's profile or contact block: a role with credentials, or several
+- `personal_profile`: a person's profile or contact block: it opens by naming the person's role
+  ("I am an assistant professor at ..."), or states a role with credentials, or gives several
   e-mail addresses and phone numbers.
+- `dated_listing`: several short lines carry a year and make up a good part of the text: a list
+  of talks or news items.
+- `publication_list`: several lines are lists of people's names (a paper's authors).
 
 Each rule names what it saw; the augment stage counts a drop `filtered:not_an_answer` with the
 rule in the filtered row. The rules read form, not topic, and are measured on the judged pairs
@@ -29,16 +33,19 @@ _REFERENCE = re.compile(
     r"|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b",
     re.IGNORECASE,
 )
-_ROLE = re.compile(
-    r"\b(?:is|was|am)\s+(?:a|an|the|currently)\s+(?:[\w-]+\s+){0,3}?(?:professor|lecturer|"
-    r"researcher|scientist|student|fellow|postdoc|director|founder|editor|engineer)\b",
-    re.IGNORECASE,
+_ROLE_NAMED = (
+    r"(?:a|an|the|currently)\s+(?:[\w-]+\s+){0,3}?(?:professor|lecturer|researcher|scientist|"
+    r"student|fellow|postdoc|investigator|director|founder|editor|engineer)\b"
 )
+_ROLE = re.compile(r"\b(?:is|was|am)\s+" + _ROLE_NAMED, re.IGNORECASE)
+_FIRST_PERSON_ROLE = re.compile(r"\bI(?:\s+am|['’]m)\s+" + _ROLE_NAMED, re.IGNORECASE)
 _CREDENTIAL = re.compile(
     r"\b(?:ph\.?\s?d|doctorate|research interests|received (?:his|her|their|my)|joined|"
     r"graduated|alumn|m\.sc|b\.sc)",
     re.IGNORECASE,
 )
+_NAME = re.compile(r"^[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}$")
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _CONTACT = re.compile(  # e-mail addresses (not @user@server handles) and labelled phones
     r"(?<![@\w.+-])[\w.+-]+@[\w-]+\.[a-z]{2,}\b|\b(?:phone|tel|fax|mobile)\b[.:]?\s*\+?\d",
     re.IGNORECASE,
@@ -49,6 +56,9 @@ MIN_WORDS = 40  # shorter blocks say too little to judge by frequencies
 PUBLISHER_SHARE = 0.03  # "we"/"our" in at least this share of the words
 READER_SHARE = 0.005  # and "you"/"I" in less than this
 MIN_ITEMS, ITEM_SHARE, REFERENCED_SHARE = 4, 0.6, 0.5
+OPENING_CHARS = 200  # a profile names the role in its first sentence
+DATED_LINES, DATED_SHARE, SHORT_LINE = 4, 0.3, 150
+AUTHOR_LINES, AUTHOR_SHARE, MIN_NAMES = 2, 0.15, 3
 
 
 def _body_lines(text: str) -> list[str]:
@@ -83,11 +93,34 @@ def item_listing(text: str) -> bool:
 def personal_profile(text: str) -> bool:
     if len(_CONTACT.findall(text)) >= 2:
         return True
+    opening = " ".join(_body_lines(text))[:OPENING_CHARS]
+    if _FIRST_PERSON_ROLE.search(opening):
+        return True
     return bool(_ROLE.search(text)) and len(set(_CREDENTIAL.findall(text.lower()))) >= 2
 
 
+def dated_listing(text: str) -> bool:
+    lines = _body_lines(text)
+    dated = [line for line in lines if len(line) <= SHORT_LINE and _YEAR.search(line)]
+    return len(dated) >= DATED_LINES and len(dated) >= DATED_SHARE * len(lines)
+
+
+def _is_author_line(line: str) -> bool:
+    parts = [p.strip() for p in re.split(r",|\band\b|&", line) if p.strip()]
+    parts = [p for p in parts if not re.fullmatch(r"\d+ more authors?", p)]
+    names = sum(bool(_NAME.match(p)) for p in parts)
+    return len(parts) >= MIN_NAMES and names >= 0.8 * len(parts)
+
+
+def publication_list(text: str) -> bool:
+    lines = _body_lines(text)
+    authors = sum(_is_author_line(line) for line in lines)
+    return authors >= AUTHOR_LINES and authors >= AUTHOR_SHARE * len(lines)
+
+
 RULES = {"publisher_voice": publisher_voice, "item_listing": item_listing,
-         "personal_profile": personal_profile}  # fmt: skip
+         "personal_profile": personal_profile, "dated_listing": dated_listing,
+         "publication_list": publication_list}  # fmt: skip
 
 
 def not_an_answer(text: str) -> str | None:
