@@ -18,9 +18,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from humpback.inference.backend import load_backend
 from humpback.inference.embedded_model import resolve_model
-from humpback.measures.method import backward_fidelity, instruction_form
+from humpback.measures.method import (
+    backward_backend,
+    backward_fidelity,
+    instruction_form,
+    measured_heldout,
+)
 from humpback.run.manifest import read_manifest
 from humpback.run.run_view import curation_figures
 from humpback.schemas.config import load_config
@@ -75,14 +79,13 @@ def main() -> None:
         pool = load_rows(f"{run_dir}/seed/seed-*.parquet")
         shown = choose_demonstrations(pool, config.augment.demonstrations)
         cfg = config.measure
-        heldout = [{**p, "output": p["output"][: cfg.answer_chars]} for p in heldout]
+        heldout = measured_heldout(config, heldout)
         if base is None:
-            backend = load_backend(local_copy(resolve_model(config.base_model)), cfg)
-            if config.chat_template:
-                backend.tokenizer.chat_template = config.chat_template
+            path = local_copy(resolve_model(config.base_model))
+            backend = backward_backend(config, path, base=True)
             base = backward_fidelity(backend, heldout, shown, config, cfg.embeddings)
             del backend
-        backend = load_backend(f"{run_dir}/train_backward/model", cfg)
+        backend = backward_backend(config, f"{run_dir}/train_backward/model", base=False)
         trained = backward_fidelity(backend, heldout, shown, config, cfg.embeddings)
         del backend
         candidates = load_rows(f"{run_dir}/augment/candidates-*.parquet")

@@ -25,7 +25,7 @@ from humpback.inference.embedding import embed, embedder
 from humpback.measures.ranking import auc, percentile_ranks, precision_recall
 from humpback.schemas.config import CurateConfig, InferenceConfig, RunConfig
 from humpback.schemas.records import Segment
-from humpback.tasks.answer_screen import not_an_answer
+from humpback.tasks.answer_screen import NOT_AN_ANSWER, not_an_answer
 from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate, backward_prompt
 from humpback.tasks.demonstrations import Demonstrations
 from humpback.tasks.instruction_form import form_problem
@@ -150,6 +150,21 @@ def backward_fidelity(
     return result
 
 
+def measured_heldout(config: RunConfig, heldout: list[dict]) -> list[dict]:
+    """The held-out pairs the measures take: at most `measure.pairs`, outputs cut to
+    `measure.answer_chars`."""
+    cfg = config.measure
+    return [{**p, "output": p["output"][: cfg.answer_chars]} for p in heldout[: cfg.pairs]]
+
+
+def backward_backend(config: RunConfig, path: str, base: bool) -> ChatBackend:
+    """A backward model loaded for the measures; the base model with the run's chat template."""
+    backend = load_backend(path, config.measure)
+    if base and config.chat_template:
+        backend.tokenizer.chat_template = config.chat_template
+    return backend
+
+
 def probe_candidates(probes: list[dict]) -> list[dict]:
     """Probe pairs as the stages' tasks read a candidate."""
     return [{**as_segment(p["key"], p["answer"]), "instruction": p["instruction"],
@@ -233,7 +248,7 @@ def instruction_form(candidates: list[dict], filtered: list[dict]) -> dict:
         form_problem(c["instruction"], c["text"], BACKWARD_REQUEST) or "well_formed"
         for c in candidates
     )
-    reasons.update(f["error"] for f in filtered if f["error"] != "not_an_answer")
+    reasons.update(f["error"] for f in filtered if f["error"] != NOT_AN_ANSWER)
     total = sum(reasons.values())
     return {
         "instructions": total,
@@ -255,7 +270,7 @@ def measure(
     """Every measure of the method on `heldout` (and on the judged pairs, where configured);
     models are loaded one at a time, and each curator scores probes and judged pairs at once."""
     cfg = config.measure
-    heldout = [{**p, "output": p["output"][: cfg.answer_chars]} for p in heldout[: cfg.pairs]]
+    heldout = measured_heldout(config, heldout)
     judged = judged_probes(cfg.judged, cfg.answer_chars) if cfg.judged else []
     not_answers = [p["answer"] for p in judged if p["label"] == "N"]
     probes = probe_pairs(heldout, [b[: cfg.answer_chars] for b in boilerplate], not_answers)
@@ -263,9 +278,7 @@ def measure(
     fidelity, pmis = {}, []
     for name, path in (("base", base_model), ("M_yx", backward_model)):
         say(f"measure: backward fidelity of {name}")
-        backend = load_backend(path, cfg)
-        if name == "base" and config.chat_template:
-            backend.tokenizer.chat_template = config.chat_template
+        backend = backward_backend(config, path, base=name == "base")
         fidelity[name] = backward_fidelity(backend, heldout, demonstrations, config, cfg.embeddings)
         if name == "M_yx":
             say(f"measure: PMI of {len(pairs)} probe and judged pairs under M_yx")

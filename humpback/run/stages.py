@@ -43,6 +43,7 @@ from humpback.schemas.records import (
 )
 from humpback.storage.folders import local_copy, remove_folder, write_text
 from humpback.storage.shards import load_rows, shard_files, shard_pattern, write_rows
+from humpback.tasks.answer_screen import NOT_AN_ANSWER
 from humpback.tasks.backtranslate import Backtranslate
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations, choose_demonstrations
 from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
@@ -234,6 +235,7 @@ def run_training(run: StageRun, role: str, augmented: int | None = None,
     the SFT shards to train on beside the seed (default: the stage's `curated` input)."""
     from humpback.training.job import TrainingJob, run_job
 
+    curated = curated or run.inputs.get("curated")
     training = run.config.training
     mix = training.mix
     if augmented is not None:
@@ -244,9 +246,7 @@ def run_training(run: StageRun, role: str, augmented: int | None = None,
         base_model=run.ctx.base_model,
         stage_dir=run.folder,
         seed_shards=shard_files(run.inputs["seed"]),
-        curated_shards=shard_files(curated or run.inputs["curated"])
-        if (curated or "curated" in run.inputs)
-        else [],  # fmt: skip
+        curated_shards=shard_files(curated) if curated else [],
         tags=run.config.tags,
         mix=mix,
         hp=getattr(training, role),
@@ -309,7 +309,7 @@ def augment_metrics(steps: list[ModelStep], counts: Mapping[str, int]) -> dict:
     shown = steps[0].task.demonstrations
     pool = {"pool": len(shown.pool), "count": shown.count, "choose": shown.choose}
     written = counts.get("in", 0) - counts.get("dead_lettered", 0)
-    written -= counts.get("filtered:not_an_answer", 0)  # screened out: no instruction written
+    written -= counts.get(f"filtered:{NOT_AN_ANSWER}", 0)  # screened out: no instruction written
     borrowed = counts.get("filtered:borrows_demonstration", 0)
     rate = round(borrowed / written, 4) if written else None
     return {"demonstrations": pool, "borrow_rate": rate}

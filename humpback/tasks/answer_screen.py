@@ -2,7 +2,7 @@
 
 A backward model asked for the instruction of a page's "Our values" block, of a weekly news
 listing or of a researcher's profile still writes one ("How do I promote ideas for a better
-world?"), and likelihood curators often keep it. Three kinds are cheap to see in the text:
+world?"), and likelihood curators often keep it. Five kinds are cheap to see in the text:
 
 - `publisher_voice`: the publisher speaking of itself (its values, strategy, plans, news): "we"
   and "our" are frequent and the reader is never addressed. A how-to in a company's voice
@@ -22,6 +22,8 @@ rule in the filtered row. The rules read form, not topic, and are measured on th
 """
 
 import re
+
+NOT_AN_ANSWER = "not_an_answer"  # the filtered reason of a screened-out segment
 
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
 _PUBLISHER = frozenset({"we", "our", "ours", "us", "we're", "we’re", "we've", "we’ve"})

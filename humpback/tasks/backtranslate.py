@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from humpback.inference.backend import Messages
 from humpback.schemas.records import Candidate
-from humpback.tasks.answer_screen import not_an_answer
+from humpback.tasks.answer_screen import NOT_AN_ANSWER, not_an_answer
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.task import Filtered, Rejected, Task
@@ -59,7 +59,7 @@ class Backtranslate(Task):
 
     def screen(self, segment: dict) -> Filtered | None:
         rule = not_an_answer(segment["text"]) if self.check_answer else None
-        return Filtered("not_an_answer", rule) if rule else None
+        return Filtered(NOT_AN_ANSWER, rule) if rule else None
 
     def prompt(self, segment: dict) -> Messages:
         shown = self.demonstrations.shown(segment["id"], segment["text"])
