@@ -134,9 +134,11 @@ class RunTask(beam.PTransform):
         results, failures = (
             requests.requests | "Infer" >> RunInference(handler).with_exception_handling()
         )
+        progress = ReportProgress(self.stage, self.total, "records")  # one count, two steps
+        screened = requests[FILTERED] | "Progress (screened)" >> beam.ParDo(progress)
         parsed = (
             results
-            | "Progress" >> beam.ParDo(ReportProgress(self.stage, self.total, "records"))
+            | "Progress" >> beam.ParDo(progress)
             | "Parse"
             >> beam.ParDo(ParseAnswers(task, self.stage)).with_outputs(
                 DEAD, FILTERED, KEPT, main="records"
@@ -146,7 +148,7 @@ class RunTask(beam.PTransform):
             _failed_batch(self.stage, task)
         )
         dead = (parsed[DEAD], failed) | "Dead letters" >> beam.Flatten()
-        filtered = (requests[FILTERED], parsed[FILTERED]) | "Filtered" >> beam.Flatten()
+        filtered = (screened, parsed[FILTERED]) | "Filtered" >> beam.Flatten()
         kept = (requests[KEPT], parsed[KEPT]) | "Kept" >> beam.Flatten()
         return {"records": parsed.records, "kept": kept, "dead": dead, "filtered": filtered}
 

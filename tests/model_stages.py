@@ -13,14 +13,14 @@ from humpback.tasks.task import ModelStep
 
 
 def augment(model: str, segments: str, out: str, cfg: AugmentConfig, cache_dir=None,
-            tail=task_pipeline.count_written) -> dict:  # fmt: skip
+            tail=task_pipeline.count_written, total: int | None = None) -> dict:  # fmt: skip
     """Run augment over the segments shards `segments` (a glob); its counts."""
     task = Backtranslate(model, check_form=cfg.check_form, check_answer=cfg.check_answer)
     steps = [ModelStep(task, model, cfg)]
     if cfg.pmi:
         steps.append(ModelStep(InstructionPMI(), model, cfg))
     pipeline = new_pipeline()
-    task_pipeline.build(pipeline, "augment", segments, steps, out, cache_dir=cache_dir, tail=tail)
+    task_pipeline.build(pipeline, "augment", segments, steps, out, total, cache_dir, tail=tail)
     return run_and_count(pipeline)
 
 

@@ -60,7 +60,7 @@ def test_the_quickstart_job_asks_for_gpus_where_a_stage_says_so(capsys):
     assert not jobs["curate_1"].with_hints()
     assert main(["dataflow-job", quickstart, "--", *FAKE]) == 0
     out = capsys.readouterr().out
-    assert f"augment: 55 steps; image {IMAGE}" in out and "accelerator" not in out
+    assert f"augment: 57 steps; image {IMAGE}" in out and "accelerator" not in out
 
 
 def test_gpu_hints_and_the_worker_accelerator_option_are_not_combined(tmp_path):

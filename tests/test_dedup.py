@@ -178,3 +178,17 @@ def test_the_grouped_keys_carry_ids_and_digests_never_the_text():
     assert len(emitted) == 1 + 14 + 2  # the text, each band, each block
     for bucket, value in emitted:
         assert 0 <= bucket < BUCKETS and value.endswith(b"seg-1") and len(value) <= 30
+
+
+def test_a_copy_reaches_the_id_grouping_as_one_mark_and_exact_wins():
+    from humpback.beam_pipelines.segment.dedup import Verdict
+
+    verdict = Verdict()
+    marks = verdict.create_accumulator()
+    for mark in ("near", b"block-a", "near", "exact", "near"):  # its text, then each band
+        marks = verdict.add_input(marks, mark)
+    assert marks == {"exact"}  # the blocks of a duplicate no longer matter
+    blocks = verdict.add_input(verdict.add_input(set(), b"block-b"), b"block-a")
+    assert verdict.extract_output(blocks) == (b"block-a", b"block-b")
+    assert verdict.extract_output(verdict.merge_accumulators([blocks, {"near"}])) == "near"
+    assert verdict.extract_output(verdict.merge_accumulators([{"near"}, {"exact"}])) == "exact"

@@ -136,10 +136,15 @@ ABOUT_US = (
 )
 
 
-def test_a_segment_that_answers_nothing_is_filtered_before_the_model_is_asked(tiny_model, tmp_path):
+def test_a_segment_that_answers_nothing_is_filtered_before_the_model_is_asked(
+    tiny_model, tmp_path, capsys
+):
     _segments(tmp_path / "segments", ["Water tomatoes twice a week.", ABOUT_US])
     cfg = RANDOM_TEXT.model_copy(update={"sampling": Sampling(max_new_tokens=4)})
-    counts, candidates = _augment(tiny_model, tmp_path / "segments", tmp_path / "out", cfg)
+    counts = augment(tiny_model, f"{tmp_path}/segments/*.parquet", str(tmp_path / "out"), cfg,
+                     total=2)  # fmt: skip
+    assert "augment: 2/2 records (100%)" in capsys.readouterr().err  # the screened one counts
+    candidates = load_rows(f"{tmp_path}/out/candidates-*.parquet")
     filtered = load_rows(f"{tmp_path}/out/filtered-*.parquet")
     assert [c["id"] for c in candidates] == ["s000"]
     assert [(f["input_id"], f["error"], f["raw"]) for f in filtered] == [

@@ -59,10 +59,16 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
         json.dumps({"id": f"j{i}", "instruction": f"How do I do task {i}?", "usable": i % 3 == 0,
                     "output": f"Do task {i} in {i} steps.", "label": "AMN"[i % 3]}) + "\n"
         for i in range(6)))  # fmt: skip
-    config = config.model_copy(update={"measure": config.measure.model_copy(
-        update={"judged": str(judged)})})  # fmt: skip
-    found = measure(config, HELDOUT, demos, tiny_model, tiny_model, {"M0": tiny_model},
-                    boilerplate, say=lambda _: None)  # fmt: skip
+    config = config.model_copy(update={
+        "measure": config.measure.model_copy(update={"judged": str(judged)}),
+        "curate": config.curate.model_copy(update={"mode": "likelihood"})})  # fmt: skip
+    scorers = {"M0": tiny_model, "M1": tiny_model}
+    found = measure(config, HELDOUT, demos, tiny_model, tiny_model, scorers, boilerplate,
+                    say=lambda _: None)  # fmt: skip
+    # curate reads no rubric in likelihood mode: later scorers are measured by their IFD alone
+    assert set(found["curators"]) == {"pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)",
+                                      "ifd (M1)"}  # fmt: skip
+    assert found["curators"]["ifd (M1)"] == found["curators"]["ifd (M0)"]  # the same model
     assert found["probe_pairs"] == {
         "true": 6,
         "mismatched": 6,

@@ -77,8 +77,7 @@ class DropDuplicates(beam.PTransform):
             | "Text key, bands, blocks" >> beam.ParDo(DuplicateKeys(self.cfg))
             | "Group keys by bucket" >> beam.GroupByKey()
             | "Marks" >> beam.FlatMap(_marks, min_pages)
-            | "Marks by id" >> beam.GroupByKey()
-            | "Verdicts" >> beam.Map(_verdict)
+            | "Verdict by id" >> beam.CombinePerKey(Verdict())
         )
         files = (
             segments
@@ -182,13 +181,31 @@ def _marks(bucket, min_pages: int):
                 yield r[2 * DIGEST :].decode(), r[:DIGEST]
 
 
-def _verdict(grouped) -> tuple[str, str | tuple[bytes, ...]]:
-    """(id, "exact" | "near") for a duplicate; (id, its repeated blocks' hashes) for the rest."""
-    segment_id, marks = grouped
-    marks = set(marks)
-    if kinds := marks & {"exact", "near"}:
-        return segment_id, "exact" if "exact" in kinds else "near"
-    return segment_id, tuple(sorted(marks))
+class Verdict(beam.CombineFn):
+    """A marked id's verdict: "exact" or "near" for a duplicate (exact wins), else the hashes of
+    its repeated blocks. Combined where the marks are made, so an exact copy, marked once for
+    its text and once for each band, reaches the grouping as one mark, not 1 + `bands`."""
+
+    def create_accumulator(self) -> set:
+        return set()
+
+    def add_input(self, marks: set, mark: str | bytes) -> set:
+        marks.add(mark)
+        return self.compact(marks)
+
+    def merge_accumulators(self, accumulators) -> set:
+        return self.compact(set().union(*accumulators))
+
+    def compact(self, marks: set) -> set:
+        """A duplicate's kind alone (its blocks no longer matter), else the block hashes."""
+        for kind in ("exact", "near"):
+            if kind in marks:
+                return {kind}
+        return marks
+
+    def extract_output(self, marks: set) -> str | tuple[bytes, ...]:
+        marks = self.compact(marks)
+        return next(iter(marks)) if marks & {"exact", "near"} else tuple(sorted(marks))
 
 
 def _keep_unmatched(path: str, verdicts: dict, min_chars: int):

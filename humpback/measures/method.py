@@ -217,10 +217,16 @@ def kept_by(rule: CurateConfig, scores: list, pmis: list, ifds: list) -> list[bo
             for s, p, f in zip(scores, pmis, ifds, strict=True)]  # fmt: skip
 
 
-def curator_scores(rubric: list, ifds: list, pmis: list, cfg: CurateConfig) -> dict:
+def curator_scores(rubric: list | None, ifds: list, pmis: list, cfg: CurateConfig) -> dict:
     """Each curator's (score, kept) per pair from the scorer's rubric and IFD and M_yx's PMI
     (None where not scored): the rubric's expected score, the IFD (negated: higher is better)
-    and their combination with the PMI (mean percentile rank), each with its mode's keep rule."""
+    and their combination with the PMI (mean percentile rank), each with its mode's keep rule;
+    the IFD alone when the rubric was not read (`rubric` None)."""
+    ifd = ([None if f is None else -f for f in ifds],
+           kept_by(cfg.model_copy(update={"mode": "likelihood"}), [None] * len(ifds), pmis,
+                   ifds))  # fmt: skip
+    if rubric is None:
+        return {"ifd": ifd}
     n = len(rubric)
     expected = [r[1] if r else None for r in rubric]
 
@@ -236,7 +242,7 @@ def curator_scores(rubric: list, ifds: list, pmis: list, cfg: CurateConfig) -> d
         combined[i] = sum(ranks) / len(ranks)
     return {
         "rubric": (expected, kept("logprobs")),
-        "ifd": ([None if f is None else -f for f in ifds], kept("likelihood")),
+        "ifd": ifd,
         "combined": (combined, kept("combined")),
     }
 
@@ -286,13 +292,18 @@ def measure(
         del backend
         gc.collect()
     scores = {"pmi (M_yx)": (pmis, [p is not None and p >= config.curate.min_pmi for p in pmis])}
-    for name, path in scorers.items():
-        say(f"measure: curator {name} on {len(pairs)} probe and judged pairs")
+    for i, (name, path) in enumerate(scorers.items()):
+        rubric = i == 0 or config.curate.rubric is not None
+        say(
+            f"measure: curator {name} on {len(pairs)} probe and judged pairs"
+            + ("" if rubric else " (IFD; the rubric, which curate does not use, under M0 only)")
+        )
         backend = load_backend(path, cfg)
-        rubric, ifds = rubric_scores(backend, pairs, cfg), ifd_scores(backend, pairs, cfg)
+        ifds = ifd_scores(backend, pairs, cfg)
+        rubrics = rubric_scores(backend, pairs, cfg) if rubric else None
         del backend
         gc.collect()
-        for kind, value in curator_scores(rubric, ifds, pmis, config.curate).items():
+        for kind, value in curator_scores(rubrics, ifds, pmis, config.curate).items():
             scores[f"{kind} ({name})"] = value
     split = len(probes)
     result = {
