@@ -39,12 +39,14 @@ def test_a_rewrite_that_drops_the_content_is_filtered_and_the_row_kept_as_it_was
 
 
 def test_train_reads_the_rewritten_set_when_the_rewrite_is_on():
-    stages = {s.name: s for s in build_stages(load_config(QUICKSTART, ["rewrite.enabled=true"]))}
+    config = load_config(QUICKSTART, ["rewrite.enabled=true", "evaluate.scaling=[6, 12]"])
+    stages = {s.name: s for s in build_stages(config)}
     for t in (1, 2):
         assert stages[f"rewrite_{t}"].inputs["curated"].stage == f"curate_{t}"
         assert stages[f"train_{t}"].inputs["curated"].stage == f"rewrite_{t}"
-    assert {s.inputs["curated"].stage for n, s in stages.items() if n.startswith("scale_")} == {
-        "rewrite_2"}  # fmt: skip
+    after_last = ("scale_", "ablate_")  # the rungs and ablations train on M_T's curated set
+    last = {s.inputs["curated"].stage for n, s in stages.items() if n.startswith(after_last)}
+    assert last == {"rewrite_2"} and {"scale_6", "scale_12", "ablate_random"} <= set(stages)
     plain = {s.name for s in build_stages(load_config(QUICKSTART))}
     assert not any(name.startswith("rewrite_") for name in plain)  # off by default
 
