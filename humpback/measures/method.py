@@ -293,14 +293,12 @@ def measure(
         gc.collect()
     scores = {"pmi (M_yx)": (pmis, [p is not None and p >= config.curate.min_pmi for p in pmis])}
     for i, (name, path) in enumerate(scorers.items()):
-        rubric = i == 0 or config.curate.rubric is not None
-        say(
-            f"measure: curator {name} on {len(pairs)} probe and judged pairs"
-            + ("" if rubric else " (IFD; the rubric, which curate does not use, under M0 only)")
-        )
+        reads_rubric = i == 0 or config.curate.rubric is not None
+        why = "" if reads_rubric else " (IFD; the rubric, which curate does not use, under M0 only)"
+        say(f"measure: curator {name} on {len(pairs)} probe and judged pairs{why}")
         backend = load_backend(path, cfg)
         ifds = ifd_scores(backend, pairs, cfg)
-        rubrics = rubric_scores(backend, pairs, cfg) if rubric else None
+        rubrics = rubric_scores(backend, pairs, cfg) if reads_rubric else None
         del backend
         gc.collect()
         for kind, value in curator_scores(rubrics, ifds, pmis, config.curate).items():
