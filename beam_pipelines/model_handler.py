@@ -53,8 +53,9 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         a shared model)."""
         if self._cache is None and self.cache_dir:
             kind = self.task.reads.result
-            served = getattr(self.cfg.settings, "model", None)
-            model_key = [model_fingerprint(self.model_path), served]
+            settings = self.cfg.settings
+            model_key = [model_fingerprint(self.model_path), getattr(settings, "model", None),
+                         getattr(settings, "fp32_matmul", None)]  # fmt: skip
             self._cache = RequestCache(self.cache_dir, json.dumps(model_key), kind)
         return self._cache
 

@@ -230,9 +230,10 @@ def test_a_remote_stage_folder_resumes_from_its_checkpoints_and_gets_the_model(
     from humpback.storage.folders import local_copy, upload
     from humpback.training.sft import train
 
-    first = job_for("seed", tiny_model, tmp_path, shards, max_steps=2, save_steps=2)
+    first = job_for("seed", tiny_model, tmp_path, shards, max_steps=3, save_steps=2)
     examples, n, _ = build_examples(first)
     train(examples, n, tiny_model, first.hp, str(tmp_path))  # leaves checkpoints/checkpoint-2
+    assert [p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*")] == ["checkpoint-2"]
     url = "memory://humpback-remote/train_seed"
     upload(str(tmp_path / "checkpoints"), f"{url}/checkpoints")  # what a crashed run left there
 

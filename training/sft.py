@@ -13,6 +13,7 @@ from peft import LoraConfig, PeftModel
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
+from humpback.inference.allocator import reuse_freed_blocks
 from humpback.inference.chat_template import SAFE_LOADING, load_tokenizer
 from humpback.schemas.config import LoraSettings, TrainingConfig
 from humpback.storage.folders import upload
@@ -120,6 +121,15 @@ def last_complete_checkpoint(folder: str) -> str | None:
     return str(complete[-1]) if complete else None
 
 
+class NoFinalCheckpoint(TrainerCallback):
+    """No checkpoint at the last step: the model is saved right after it, and the checkpoint
+    (the optimizer's state with it, three times the model) would be deleted unread."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps:
+            control.should_save = False
+
+
 class UploadCheckpoints(TrainerCallback):
     """Copy each checkpoint to a remote folder as soon as it is saved, its trainer state last."""
 
@@ -148,13 +158,18 @@ def train(
     resumes from the last complete one.
     """
     args = sft_config(hp, n_examples, f"{stage_dir}/checkpoints")
+    torch.backends.mkldnn.matmul.fp32_precision = hp.fp32_matmul  # CPU only: no GPU op reads it
+    reuse_freed_blocks()
+    callbacks = [NoFinalCheckpoint()]
+    if checkpoint_url:
+        callbacks.append(UploadCheckpoints(checkpoint_url))
     trainer = SFTTrainer(
         model=load_base(base_model, hp.dropout),
         args=args,
         train_dataset=examples,
         processing_class=load_tokenizer(base_model, chat_template),
         peft_config=lora_config(hp.lora),
-        callbacks=[UploadCheckpoints(checkpoint_url)] if checkpoint_url else None,
+        callbacks=callbacks,
     )
     resume = last_complete_checkpoint(args.output_dir)
     with warnings.catch_warnings():  # transformers warns that num_stable_steps overrides its own

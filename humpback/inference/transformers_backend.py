@@ -25,6 +25,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
+from humpback.inference.allocator import reuse_freed_blocks
 from humpback.inference.backend import (
     INPUT_TOO_LONG,
     Continuation,
@@ -66,6 +67,9 @@ class TransformersBackend:
         self.cfg = cfg
         self.device = cfg.settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        if self.device == "cpu":
+            torch.backends.mkldnn.matmul.fp32_precision = cfg.settings.fp32_matmul
+        reuse_freed_blocks()
         self.tokenizer = load_tokenizer(model_path, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -6,8 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from humpback.inference.allocator import map_large_blocks
 from humpback.run.manifest import read_manifest
-from humpback.run.memory import map_large_blocks
 from humpback.run.plan import Interrupted
 from humpback.run.summary import print_summary
 from humpback.schemas.config import RunConfig, load_config, redact_secrets

@@ -1,44 +1,23 @@
 """A run's memory on glibc: a stage's peak must not stack on what earlier stages freed.
 
-glibc keeps freed heap pages, and it raises the size from which it maps a block on its own
-(mmap) as blocks are freed; a training step's tensors, of a new size with each sequence, then
-fragment a heap that only grows. The quickstart peaked 0.5 GB higher so.
+glibc keeps freed heap pages; between stages they go back to the OS, and the allocator returns
+to mapping large blocks alone (`humpback.inference.allocator`).
 """
 
-import ctypes
 import gc
-import os
 import re
 import resource
 import sys
 
-M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
-MMAP_THRESHOLD = 1 << 20
-
-
-def _glibc() -> ctypes.CDLL | None:
-    if sys.platform != "linux":
-        return None
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # another C library (musl)
-        return None
-
-
-def map_large_blocks() -> None:
-    """Give every block of 1 MB or more its own mapping, returned to the OS when freed: in this
-    process, and (through glibc's environment variable) in the processes it starts, such as
-    Beam's workers, whose heaps otherwise keep the largest pages they parsed."""
-    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD))
-    if libc := _glibc():
-        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+from humpback.inference.allocator import glibc, map_large_blocks
 
 
 def release_memory() -> None:
     """Give what a finished step freed back to the OS: collect reference cycles (a Trainer's),
-    then trim the heap."""
+    map large blocks alone again (a model's step reused them), then trim the heap."""
     gc.collect()
-    if libc := _glibc():
+    map_large_blocks()
+    if libc := glibc():
         libc.malloc_trim(0)
 
 

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from humpback.schemas.config.base import Strict
+from humpback.schemas.config.base import Fp32Matmul, Strict
 
 
 class Sampling(Strict):
@@ -22,6 +22,7 @@ class TransformersSettings(Strict):
     length_sort_window: int = Field(
         4, gt=0, description="this many batches are sorted by length to cut padding"
     )
+    fp32_matmul: Fp32Matmul = "bf16"
 
 
 class VllmSettings(Strict):

@@ -3,7 +3,7 @@ launcher."""
 
 from pydantic import Field, model_validator
 
-from humpback.schemas.config.base import Strict
+from humpback.schemas.config.base import Fp32Matmul, Strict
 
 
 class LoraSettings(Strict):
@@ -29,6 +29,7 @@ class TrainingConfig(Strict):
     seed: int = 42
     bf16: bool | None = Field(None, description="unset: bf16 where the GPU supports it")
     gradient_checkpointing: bool = False
+    fp32_matmul: Fp32Matmul = "bf16"
     lora: LoraSettings | None = Field(None, description="unset: full fine-tuning")
     save_steps: int = Field(100, gt=0, description="checkpoint interval; a rerun resumes from it")
     streaming: bool = Field(False, description="stream shards instead of caching them as Arrow")
