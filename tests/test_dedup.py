@@ -2,6 +2,7 @@ import random
 import tempfile
 
 import apache_beam as beam
+import numpy as np
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -28,12 +29,24 @@ def _edit(text: str, every: int) -> str:
     return " ".join("CHANGED" if i % every == 0 else w for i, w in enumerate(text.split()))
 
 
+def _hex(name: str) -> str:
+    """A readable name as a segment id (16 hex digits) that sorts as the name does."""
+    return name.encode().hex().rjust(16, "0")
+
+
+def _name(segment_id: str) -> str:
+    return bytes.fromhex(segment_id.lstrip("0")).decode()
+
+
 def _dedup(segments: list[dict], expected, cfg: DedupConfig | None = None, min_chars: int = 1):
-    """Run DropDuplicates; `expected` is the kept ids, or {id: text} of the kept segments."""
+    """Run DropDuplicates on segments with readable ids (made segment ids on the way in and
+    back on the way out); `expected` is the kept ids, or {id: text} of the kept segments."""
     pipeline = new_pipeline()
     scratch = tempfile.mkdtemp()
+    segments = [{**s, "id": _hex(s["id"])} for s in segments]
     kept = pipeline | beam.Create(segments) | DropDuplicates(cfg or DedupConfig(), scratch,
                                                              min_chars)  # fmt: skip
+    kept = kept | beam.Map(lambda s: {**s, "id": _name(s["id"])})
     if isinstance(expected, dict):
         kept = kept | beam.Map(lambda s: (s["id"], s["text"], s["char_len"]))
         expected = [(i, text, len(text)) for i, text in expected.items()]
@@ -168,27 +181,60 @@ def test_only_blocks_that_do_not_read_as_headers_can_be_site_furniture(block, fu
     assert _furniture_like(block) is furniture
 
 
-def test_the_grouped_keys_carry_ids_and_digests_never_the_text():
-    from humpback.beam_pipelines.segment.dedup import BUCKETS, DuplicateKeys
+def test_the_keys_go_to_files_as_packed_digests_and_ids_and_the_grouping_carries_ranges(
+    tmp_path,
+):
+    from humpback.beam_pipelines.segment.dedup import PARTS, RECORD, DuplicateKeys, _read_range
 
-    keys = DuplicateKeys(DedupConfig())
+    keys = DuplicateKeys(DedupConfig(), str(tmp_path))
     keys.setup()
+    keys.start_bundle()
     text = _text(3, 400) + "\n\n" + _text(4, 60)  # two blocks, 460 words
-    emitted = list(keys.process({"id": "seg-1", "text": text, "url": "https://x.org/a"}))
-    assert len(emitted) == 1 + 14 + 2  # the text, each band, each block
-    for bucket, value in emitted:
-        assert 0 <= bucket < BUCKETS and value.endswith(b"seg-1") and len(value) <= 30
+    segment_id = "00000000000000ff"
+    for i in range(3):  # three copies: their records wait in memory to the end of the bundle
+        assert not list(keys.process({"id": segment_id, "text": text, "url": f"https://x.org/{i}"}))
+    emitted = [w.value for w in keys.finish_bundle()]
+    assert len(list(tmp_path.glob("keys/*.bin"))) == 3  # a file per kind
+    assert all(0 <= part < PARTS and isinstance(where, tuple) for (_, part), where in emitted)
+    records = {kind: np.frombuffer(b"".join(_read_range(w) for (k, _), w in emitted if k == kind),
+                                   dtype) for kind, dtype in RECORD.items()}  # fmt: skip
+    assert [len(records[kind]) for kind in RECORD] == [3, 3 * 14, 3 * 2]  # text, bands, blocks
+    assert all((r["id"] == 255).all() for r in records.values())
+    assert len(set(records[2]["page"].tolist())) == 3 and len(set(records[2]["key"].tolist())) == 2
+    files = sum(f.stat().st_size for f in tmp_path.glob("keys/*.bin"))
+    assert files == 3 * (16 + 14 * 16 + 2 * 20)  # digests and ids: no text, no names
 
 
-def test_a_copy_reaches_the_id_grouping_as_one_mark_and_exact_wins():
-    from humpback.beam_pipelines.segment.dedup import Verdict
+def test_marks_keep_one_mark_per_duplicate_exact_winning_and_no_blocks_of_a_duplicate(
+    tmp_path,
+):
+    from humpback.beam_pipelines.segment.dedup import RECORD, MarkTable, _marks
 
-    verdict = Verdict()
-    marks = verdict.create_accumulator()
-    for mark in ("near", b"block-a", "near", "exact", "near"):  # its text, then each band
-        marks = verdict.add_input(marks, mark)
-    assert marks == {"exact"}  # the blocks of a duplicate no longer matter
-    blocks = verdict.add_input(verdict.add_input(set(), b"block-b"), b"block-a")
-    assert verdict.extract_output(blocks) == (b"block-a", b"block-b")
-    assert verdict.extract_output(verdict.merge_accumulators([blocks, {"near"}])) == "near"
-    assert verdict.extract_output(verdict.merge_accumulators([{"near"}, {"exact"}])) == "exact"
+    def group(kind, *records):
+        path = tmp_path / f"{kind}.bin"
+        path.write_bytes(b"--" + np.array(list(records), RECORD[kind]).tobytes())
+        return (kind, 0), [(str(path), 2, path.stat().st_size)]
+
+    text, band = group(0, (7, 1), (7, 3), (9, 2)), group(1, (5, 3), (5, 1), (6, 2), (6, 4))
+    blocks = group(2, (8, 1, 2), (8, 2, 4), (8, 3, 1), (8, 3, 5), (4, 1, 2), (4, 2, 5))
+    table = MarkTable()
+    parts = [table.add_input(table.create_accumulator(), _marks(g, 3)) for g in (text, band)]
+    marks = table.extract_output(
+        table.merge_accumulators([*parts, [_marks(blocks, 3)], table.create_accumulator()])
+    )
+    assert [(n, marks.duplicate(n)) for n in range(1, 6)] == [
+        (1, None), (2, None), (3, "exact"), (4, "near"), (5, None)]  # fmt: skip
+    # block 8 is on three pages: segments 1, 2 and 5 lose it, 4 goes whole; block 4 is on two
+    assert marks.repeated(1) == marks.repeated(2) == marks.repeated(5) == {8}
+    assert marks.repeated(3) == marks.repeated(4) == set()
+    assert _marks(blocks, 4)[1].size == 0
+    empty = table.extract_output(table.create_accumulator())
+    assert empty.duplicate(1) is None and empty.repeated(1) == set()
+
+
+def test_a_segment_id_is_16_hex_digits():
+    from humpback.beam_pipelines.segment.dedup import id_number
+
+    assert id_number("00000000000000ff") == 255 < id_number("0000000000000100")
+    with pytest.raises(ValueError, match="16 hex digits"):
+        id_number("seg-1")
