@@ -194,7 +194,7 @@ def test_the_keys_go_to_files_as_packed_digests_and_ids_and_the_grouping_carries
     for i in range(3):  # three copies: their records wait in memory to the end of the bundle
         assert not list(keys.process({"id": segment_id, "text": text, "url": f"https://x.org/{i}"}))
     emitted = [w.value for w in keys.finish_bundle()]
-    assert len(list(tmp_path.glob("keys/*.bin"))) == 3  # a file per kind
+    assert len(list(tmp_path.glob("keys/*.bin"))) == 1  # one file a flush
     assert all(0 <= part < PARTS and isinstance(where, tuple) for (_, part), where in emitted)
     records = {kind: np.frombuffer(b"".join(_read_range(w) for (k, _), w in emitted if k == kind),
                                    dtype) for kind, dtype in RECORD.items()}  # fmt: skip

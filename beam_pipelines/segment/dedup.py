@@ -42,8 +42,9 @@ RECORD = {
     SITE: np.dtype([("key", ">u8"), ("page", ">u4"), ("id", ">u8")]),
 }
 # Records are read back by their kind and a part of the digest space, one part at a time: a
-# part holds 1/PARTS of the records (on the local runner, the memory the marks take).
-PARTS = 256
+# part holds 1/PARTS of a kind's records (on the local runner, the memory the marks take), and
+# is read as one range of each file (an object store's request apiece).
+PARTS = 16
 FLUSH_BYTES = 4 << 20  # a worker's records wait in memory up to this much, then go to a file
 BLOCK = "\n\n"  # both segmenters join a section's blocks so
 # a header's line: a section's text holds its header and sub-headers as blocks ("History",
@@ -116,7 +117,7 @@ class DuplicateKeys(beam.DoFn):
     its host and carrying its page (site blocks).
 
     They wait in memory up to `FLUSH_BYTES` (and to the end of a bundle), then go to one file
-    per kind under `scratch`/keys, ordered by part; emitted: ((kind, part), (file, start, end))
+    under `scratch`/keys, ordered by kind and part; emitted: ((kind, part), (file, start, end))
     for each part the file holds."""
 
     def __init__(self, cfg: DedupConfig, scratch: str):
@@ -164,16 +165,14 @@ class DuplicateKeys(beam.DoFn):
 
     def _flush(self):
         waiting, self.waiting, self.size = self.waiting, {}, 0
-        for kind in RECORD:
-            parts = sorted((part, records) for (k, part), records in waiting.items() if k == kind)
-            if not parts:
-                continue
-            path, start = f"{self.folder}/{kind}-{uuid.uuid4().hex}.bin", 0
-            with FileSystems.create(path) as out:
-                for part, records in parts:
-                    out.write(records)
-                    yield (kind, part), (path, start, start + len(records))
-                    start += len(records)
+        if not waiting:
+            return
+        path, start = f"{self.folder}/{uuid.uuid4().hex}.bin", 0
+        with FileSystems.create(path) as out:
+            for kind_part, records in sorted(waiting.items()):
+                out.write(records)
+                yield kind_part, (path, start, start + len(records))
+                start += len(records)
 
 
 def shingle_hashes(words: list[str], n: int) -> list[int]:
