@@ -1,6 +1,6 @@
 import pytest
 
-from humpback.tasks.backtranslate import clean_instruction
+from humpback.tasks.backtranslate import clean_instruction, first_request
 from humpback.tasks.score import score_from_completion, score_from_distribution
 
 
@@ -39,3 +39,19 @@ def test_distribution_gives_argmax_and_expectation():
 )
 def test_clean_instruction(text, clean):
     assert clean_instruction(text) == clean
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [  # a small model's run-on requests, cut at max_new_tokens
+        ("What is LDA? What are some of the ways it can be used? What is the most", "What is LDA?"),
+        ("I am writing a paper on X. I need a title. Do you have ideas? I would love to have a",
+         "I am writing a paper on X. I need a title. Do you have ideas?"),
+        ("Write a poem on rain. Make it short. Use the", "Write a poem on rain. Make it short."),
+        ('Write a tale titled "Why me?" of a cat', 'Write a tale titled "Why me?" of a cat'),
+        ("Explain how a heat pump works", "Explain how a heat pump works"),
+        ("日本の首都はどこですか？ 人口は", "日本の首都はどこですか？"),
+    ],
+)  # fmt: skip
+def test_an_instruction_ends_at_its_first_question_or_last_finished_sentence(text, kept):
+    assert first_request(text) == kept

@@ -3,12 +3,14 @@
 The prompt is in our own words, with the paper's semantics; the model's chat template renders it.
 Seed pairs may precede it as demonstrations (earlier turns of the same request, answered with
 their instructions), which turns a small model's replies from summaries into requests; they are
-chosen per segment (`demonstrations`). An answer that is not a well-formed instruction is dropped
+chosen per segment (`demonstrations`). An answer is kept up to its first question
+(`first_request`). An answer that is not a well-formed instruction is dropped
 with its reason (`instruction_form`), and one that takes a shown demonstration's topic as
 `borrows_demonstration`. A segment that can answer no request (`answer_screen`) is dropped as
 `not_an_answer` before the model is asked.
 """
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -46,6 +48,20 @@ def clean_instruction(text: str) -> str:
     return text.strip("\"'").strip()
 
 
+_QUESTION_END = re.compile(r"[?？](?=\s|$)")
+_SENTENCE_END = re.compile(r"[.!?。！？](?=\s|$)")
+
+
+def first_request(text: str) -> str:
+    """The instruction up to its first question (with what leads into it), else without an
+    unfinished last sentence. A small backward model runs on past its request, question after
+    question, drifting from its segment, until `max_new_tokens` cuts it mid-sentence."""
+    if question := _QUESTION_END.search(text):
+        return text[: question.end()]
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()] if ends else text
+
+
 @dataclass(frozen=True)
 class Backtranslate(Task):
     """A segment becomes a candidate: its text is the answer, the instruction is generated."""
@@ -66,7 +82,7 @@ class Backtranslate(Task):
         return backward_prompt(segment["text"], shown)
 
     def parse(self, segment: dict, answer: str) -> dict | Rejected | Filtered:
-        instruction = clean_instruction(answer)
+        instruction = first_request(clean_instruction(answer))
         if not instruction:
             return Rejected("empty_instruction", answer)
         if self.check_form:
