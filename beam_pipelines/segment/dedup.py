@@ -167,12 +167,13 @@ class DuplicateKeys(beam.DoFn):
         waiting, self.waiting, self.size = self.waiting, {}, 0
         if not waiting:
             return
-        path, start = f"{self.folder}/{uuid.uuid4().hex}.bin", 0
-        with FileSystems.create(path) as out:
+        path, start, ranges = f"{self.folder}/{uuid.uuid4().hex}.bin", 0, []
+        with FileSystems.create(path) as out:  # written and closed before any range is emitted
             for kind_part, records in sorted(waiting.items()):
                 out.write(records)
-                yield kind_part, (path, start, start + len(records))
+                ranges.append((kind_part, (path, start, start + len(records))))
                 start += len(records)
+        yield from ranges
 
 
 def shingle_hashes(words: list[str], n: int) -> list[int]:
