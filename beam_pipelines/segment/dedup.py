@@ -298,11 +298,8 @@ class MarkTable(beam.CombineFn):
         duplicates = np.unique(duplicates)  # by id, then kind: an id's first is its kind
         duplicates = duplicates[_starts(duplicates["id"])]
         repeated = np.unique(repeated[~np.isin(repeated["id"], duplicates["id"])])
-        native = lambda a, t: np.ascontiguousarray(a, dtype=t)  # noqa: E731
-        return Marks(
-            native(duplicates["id"], np.uint64), native(duplicates["kind"], np.uint8),
-            native(repeated["id"], np.uint64), native(repeated["key"], np.uint64),
-        )  # fmt: skip
+        columns = duplicates["id"], duplicates["kind"], repeated["id"], repeated["key"]
+        return Marks(*map(np.ascontiguousarray, columns))  # searchsorted reads them contiguous
 
 
 def _keep_unmatched(path: str, marks: Marks, min_chars: int):

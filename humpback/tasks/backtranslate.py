@@ -4,8 +4,8 @@ The prompt is in our own words, with the paper's semantics; the model's chat tem
 Seed pairs may precede it as demonstrations (earlier turns of the same request, answered with
 their instructions), which turns a small model's replies from summaries into requests; they are
 chosen per segment (`demonstrations`). An answer is kept up to its first question
-(`first_request`). An answer that is not a well-formed instruction is dropped
-with its reason (`instruction_form`), and one that takes a shown demonstration's topic as
+(`first_request`); one that is not a well-formed instruction is dropped with its reason
+(`instruction_form`), and one that takes a shown demonstration's topic as
 `borrows_demonstration`. A segment that can answer no request (`answer_screen`) is dropped as
 `not_an_answer` before the model is asked.
 """
