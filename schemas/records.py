@@ -69,12 +69,14 @@ class Segment(Record):
 
 class Candidate(Segment):
     """A segment with its generated instruction; `pmi`: how much the segment raises the
-    instruction's likelihood under M_yx, in nats per instruction token."""
+    instruction's likelihood under M_yx, in nats per instruction token; `alternatives`: the
+    other well-formed instructions M_yx wrote for it (`augment.samples`), not chosen."""
 
     shard: ClassVar[str] = "candidates"
     instruction: str
     backward_model: str
     pmi: float | None = None
+    alternatives: list[str] = []
 
 
 class Scored(Candidate):

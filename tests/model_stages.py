@@ -15,7 +15,9 @@ from humpback.tasks.task import ModelStep
 def augment(model: str, segments: str, out: str, cfg: AugmentConfig, cache_dir=None,
             tail=task_pipeline.count_written, total: int | None = None) -> dict:  # fmt: skip
     """Run augment over the segments shards `segments` (a glob); its counts."""
-    task = Backtranslate(model, check_form=cfg.check_form, check_answer=cfg.check_answer)
+    task = Backtranslate(
+        model, check_form=cfg.check_form, check_answer=cfg.check_answer, samples=cfg.samples
+    )
     steps = [ModelStep(task, model, cfg)]
     if cfg.pmi:
         steps.append(ModelStep(InstructionPMI(), model, cfg))

@@ -157,3 +157,11 @@ def test_a_key_that_moved_says_where_it_went(tmp_path):
     (tmp_path / "old.yaml").write_text(text)
     with pytest.raises(ConfigError, match=r"decontamination_ngram: .*\(moved to decontamination"):
         load_config(tmp_path / "old.yaml")
+
+
+def test_several_instructions_per_segment_need_pmi_and_sampling():
+    assert load_config(QUICKSTART, ["augment.samples=3"]).augment.samples == 3
+    with pytest.raises(ConfigError, match="chooses an instruction by its PMI"):
+        load_config(QUICKSTART, ["augment.samples=3", "augment.pmi=false"])
+    with pytest.raises(ConfigError, match="needs sampling.temperature > 0"):
+        load_config(QUICKSTART, ["augment.samples=2", "augment.sampling.temperature=0"])

@@ -79,6 +79,28 @@ def test_likelihood_curation_records_pmi_and_ifd_and_keeps_by_the_rule(tiny_mode
     assert curated[0]["ifd"] == ifds[0] and curated[0]["pmi"] is not None
 
 
+def test_of_several_instructions_per_segment_the_one_with_the_highest_pmi_is_kept(
+    tiny_model, tmp_path
+):
+    from humpback.inference.backend import load_backend
+    from humpback.tasks.likelihood import InstructionPMI
+    from humpback.tasks.task import run_in_process
+
+    _segments(tmp_path / "segments", ["Water tomatoes twice a week.", "Soil " * 40, "Sun. " * 30])
+    cfg = RANDOM_TEXT.model_copy(
+        update={"pmi": True, "samples": 3, "sampling": Sampling(temperature=1.0, max_new_tokens=6)}
+    )
+    counts, candidates = _augment(tiny_model, tmp_path / "segments", tmp_path / "aug", cfg)
+    assert counts["out"] == 3 and any(c["alternatives"] for c in candidates)
+    backend = load_backend(tiny_model, cfg)
+    for c in candidates:
+        written = [c["instruction"], *c["alternatives"]]
+        assert len(set(written)) == len(written) <= 3
+        alone = [{**c, "instruction": x, "alternatives": []} for x in written]
+        pmis = [o["pmi"] for o in run_in_process(InstructionPMI(), backend, alone, cfg)]
+        assert abs(pmis[0] - c["pmi"]) < 1e-4 and pmis[0] == max(pmis)
+
+
 def _loads_and_answers(tiny_model, tmp_path, share: bool) -> tuple[int, dict]:
     """Generate for 32 prompts on the DirectRunner's 2 worker processes; the model loads (one
     line each in a log) and the answers."""
@@ -111,7 +133,7 @@ def _loads_and_answers(tiny_model, tmp_path, share: bool) -> tuple[int, dict]:
             | beam.Create([f"Answer number {i} is about soil." for i in range(32)])
             | beam.Map(lambda t: {"prompt": [{"role": "user", "content": t}], "id": t})
             | RunInference(handler)
-            | beam.Map(lambda r: f"{r.example['id']}\t{r.inference.text!r}")
+            | beam.Map(lambda r: f"{r.example['id']}\t{r.inference.texts[0]!r}")
             | beam.io.WriteToText(str(out))
         )
     answers = dict(

@@ -63,11 +63,26 @@ def test_backtranslation_drops_a_malformed_instruction_with_its_reason():
     segment = {"id": "s", "text": SEGMENT, "header": "", "header_path": [], "url": "u",
                "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
                "char_len": len(SEGMENT)}  # fmt: skip
-    dropped = task.parse(segment, "This response explains tomatoes.")
+    dropped = task.parse(segment, ["This response explains tomatoes."])
     assert dropped == Filtered("about_the_response", "This response explains tomatoes.")
-    kept = task.parse(segment, 'Instruction: "How do I grow tomatoes?"')
+    kept = task.parse(segment, ['Instruction: "How do I grow tomatoes?"'])
+    assert kept["instruction"] == "How do I grow tomatoes?" and kept["alternatives"] == []
+    assert Backtranslate("m", check_form=False).parse(segment, ["Tomatoes."])["instruction"]
+
+
+def test_of_several_answers_the_well_formed_distinct_ones_are_kept_the_first_leading():
+    task = Backtranslate("m", samples=4)
+    segment = {"id": "s", "text": SEGMENT, "header": "", "header_path": [], "url": "u",
+               "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
+               "char_len": len(SEGMENT)}  # fmt: skip
+    answers = ["This response explains tomatoes.", "How do I grow tomatoes? And why?",
+               "How do I grow tomatoes?", "When should I water tomato plants?"]  # fmt: skip
+    kept = task.parse(segment, answers)
     assert kept["instruction"] == "How do I grow tomatoes?"
-    assert Backtranslate("m", check_form=False).parse(segment, "Tomatoes.")["instruction"]
+    assert kept["alternatives"] == ["When should I water tomato plants?"]
+    assert task.reads.n == 4
+    dropped = task.parse(segment, ["This response explains tomatoes.", "The text is good."])
+    assert dropped == Filtered("about_the_response", "This response explains tomatoes.")
 
 
 def test_demonstrations_are_well_formed_short_and_drawn_per_segment():
@@ -106,13 +121,11 @@ def test_an_instruction_that_borrows_a_shown_demonstrations_topic_is_filtered():
                "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
                "char_len": len(text)}  # fmt: skip
     borrowed = "How do I write a story about a kingdom of mechanical wyrms?"
-    assert task.parse(segment, borrowed) == Filtered("borrows_demonstration", borrowed)
+    assert task.parse(segment, [borrowed]) == Filtered("borrows_demonstration", borrowed)
     own = "How do I contact Prof. Lane about soil science?"
-    assert task.parse(segment, own)["instruction"] == own
+    assert task.parse(segment, [own])["instruction"] == own
     # a word the segment contains is its own, not the demonstration's
     about_wyrms = {**segment, "text": "Stories about mechanical wyrms that ruled a kingdom."}
-    assert task.parse(about_wyrms, borrowed)["instruction"] == borrowed
+    assert task.parse(about_wyrms, [borrowed])["instruction"] == borrowed
     unchecked = Backtranslate("m", Demonstrations(pool, 1, "shortest"), check_borrow=False)
-    assert unchecked.parse(segment, borrowed)["instruction"] == borrowed
-
-
+    assert unchecked.parse(segment, [borrowed])["instruction"] == borrowed

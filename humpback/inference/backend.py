@@ -26,6 +26,14 @@ class Generation:
 
 
 @dataclass(frozen=True)
+class Samples:
+    """One prompt's completions, one per sampling seed, or the reason there are none."""
+
+    texts: list[str] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class LabelDistribution:
     """Each label's probability as the next token after a prefix, or why there is none."""
 

@@ -297,7 +297,9 @@ def augment_steps(run: StageRun) -> list[ModelStep]:
     """M_yx writes each segment's instruction after the demonstrations, then reads its PMI."""
     cfg, model = run.config.augment, run.inputs["model"]
     shown = demonstrations(run)
-    task = Backtranslate(model, shown, cfg.check_form, cfg.check_borrow, cfg.check_answer)
+    task = Backtranslate(
+        model, shown, cfg.check_form, cfg.check_borrow, cfg.check_answer, cfg.samples
+    )
     steps = [ModelStep(task, model, cfg)]
     if cfg.pmi:
         steps.append(ModelStep(InstructionPMI(shown), model, cfg))

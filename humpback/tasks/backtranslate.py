@@ -3,10 +3,12 @@
 The prompt is in our own words, with the paper's semantics; the model's chat template renders it.
 Seed pairs may precede it as demonstrations (earlier turns of the same request, answered with
 their instructions), which turns a small model's replies from summaries into requests; they are
-chosen per segment (`demonstrations`). An answer is kept up to its first question
-(`first_request`); one that is not a well-formed instruction is dropped with its reason
-(`instruction_form`), and one that takes a shown demonstration's topic as
-`borrows_demonstration`. A segment that can answer no request (`answer_screen`) is dropped as
+chosen per segment (`demonstrations`). M_yx writes `samples` answers per segment; each is kept
+up to its first question (`first_request`); one that is not a well-formed instruction is dropped
+with its reason (`instruction_form`), and one that takes a shown demonstration's topic as
+`borrows_demonstration`. The first that remains is the instruction, the others its
+alternatives (the PMI step keeps the likeliest); a segment none remains for is dropped with its
+first answer's reason. A segment that can answer no request (`answer_screen`) is dropped as
 `not_an_answer` before the model is asked.
 """
 
@@ -19,6 +21,7 @@ from humpback.schemas.records import Candidate
 from humpback.tasks.answer_screen import NOT_AN_ANSWER, not_an_answer
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
 from humpback.tasks.instruction_form import form_problem
+from humpback.tasks.reads import GenerateSamples, ReadMode
 from humpback.tasks.task import Filtered, Rejected, Task
 
 BACKWARD_REQUEST = (
@@ -71,7 +74,12 @@ class Backtranslate(Task):
     check_form: bool = True
     check_borrow: bool = True
     check_answer: bool = True
+    samples: int = 1
     record: ClassVar = Candidate
+
+    @property
+    def reads(self) -> ReadMode:
+        return GenerateSamples(self.samples)
 
     def screen(self, segment: dict) -> Filtered | None:
         rule = not_an_answer(segment["text"]) if self.check_answer else None
@@ -81,7 +89,16 @@ class Backtranslate(Task):
         shown = self.demonstrations.shown(segment["id"], segment["text"])
         return backward_prompt(segment["text"], shown)
 
-    def parse(self, segment: dict, answer: str) -> dict | Rejected | Filtered:
+    def parse(self, segment: dict, answers: list[str]) -> dict | Rejected | Filtered:
+        outcomes = [self._instruction(segment, answer) for answer in answers]
+        kept = list(dict.fromkeys(o for o in outcomes if isinstance(o, str)))
+        if not kept:
+            return outcomes[0]
+        return Candidate(**segment, instruction=kept[0], alternatives=kept[1:],
+                         backward_model=self.backward_model).model_dump()  # fmt: skip
+
+    def _instruction(self, segment: dict, answer: str) -> str | Rejected | Filtered:
+        """One answer's instruction, or why it is none."""
         instruction = first_request(clean_instruction(answer))
         if not instruction:
             return Rejected("empty_instruction", answer)
@@ -93,6 +110,4 @@ class Backtranslate(Task):
             instruction, segment["text"], segment["id"]
         ):
             return Filtered("borrows_demonstration", instruction)
-        return Candidate(
-            **segment, instruction=instruction, backward_model=self.backward_model
-        ).model_dump()
+        return instruction

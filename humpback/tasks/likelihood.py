@@ -56,7 +56,8 @@ def ifd_from(answer: LogProbs) -> float | None:
 @dataclass(frozen=True)
 class InstructionPMI(Task):
     """A candidate gets its PMI under M_yx (the model that wrote its instruction), after the
-    demonstrations its instruction was written after."""
+    demonstrations its instruction was written after. With alternatives, each gets one, and
+    the likeliest (the first among equals) becomes the instruction."""
 
     demonstrations: Demonstrations = NO_DEMONSTRATIONS
     record: ClassVar = Candidate
@@ -64,13 +65,21 @@ class InstructionPMI(Task):
 
     def prompt(self, candidate: dict) -> list[Continuation]:
         shown = self.demonstrations.shown(candidate["id"], candidate["text"])
-        return pmi(candidate["instruction"], candidate["text"], shown)
+        written = [candidate["instruction"], *candidate.get("alternatives", [])]
+        return [c for x in written for c in pmi(x, candidate["text"], shown)]
 
     def parse(self, candidate: dict, answer: LogProbs) -> dict | Rejected:
-        value = pmi_from(answer)
-        if value is None:
+        logprobs, tokens = answer
+        written = [candidate["instruction"], *candidate.get("alternatives", [])]
+        values = [pmi_from((logprobs[2 * i : 2 * i + 2], tokens[2 * i : 2 * i + 2]))
+                  for i in range(len(written))]  # fmt: skip
+        scored = [(v, i) for i, v in enumerate(values) if v is not None]
+        if not scored:
             return Rejected("empty_instruction")
-        return Candidate(**{**candidate, "pmi": value}).model_dump()
+        value, best = max(scored, key=lambda s: (s[0], -s[1]))
+        others = [x for i, x in enumerate(written) if i != best]
+        fields = {"instruction": written[best], "alternatives": others, "pmi": value}
+        return Candidate(**{**candidate, **fields}).model_dump()
 
 
 @dataclass(frozen=True)

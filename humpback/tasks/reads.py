@@ -10,6 +10,7 @@ from humpback.inference.backend import (
     Generation,
     LabelDistribution,
     Likelihood,
+    Samples,
     encode,
     encode_continuation,
 )
@@ -50,6 +51,32 @@ class Generate(ReadMode):
 
     def answer(self, result: Generation) -> str:
         return result.text
+
+
+@dataclass(frozen=True)
+class GenerateSamples(ReadMode):
+    """The model writes `n` times with the step's sampling, seeded `seed`, `seed + 1`, ...;
+    `parse` gets the completions. A prompt too long for one is too long for all."""
+
+    n: int
+    result: ClassVar = Samples
+
+    def infer(self, backend: ChatBackend, prompts: list, cfg: InferenceConfig) -> list:
+        seeds = range(cfg.sampling.seed, cfg.sampling.seed + self.n)
+        draws = [backend.generate(prompts, cfg.sampling.model_copy(update={"seed": s}))
+                 for s in seeds]  # fmt: skip
+        return [
+            Samples(error=next(g.error for g in row if g.error))
+            if any(g.error for g in row)
+            else Samples(texts=[g.text for g in row])
+            for row in zip(*draws, strict=True)
+        ]
+
+    def parameters(self, cfg: InferenceConfig) -> dict:
+        return {"backend": cfg.backend, "sampling": cfg.sampling.model_dump(), "samples": self.n}
+
+    def answer(self, result: Samples) -> list[str]:
+        return result.texts
 
 
 @dataclass(frozen=True)

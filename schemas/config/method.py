@@ -3,7 +3,7 @@ tags of the training mix, and the measures."""
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from humpback.schemas.config.base import Strict
 from humpback.schemas.config.inference import InferenceConfig, Sampling
@@ -44,6 +44,24 @@ class AugmentConfig(InferenceConfig):
         "(filtered:not_an_answer)",
     )
     pmi: bool = Field(True, description="record each candidate's instruction-answer PMI under M_yx")
+    samples: int = Field(
+        1,
+        ge=1,
+        description="instructions M_yx writes for each segment (sampling seeds seed, seed + 1, "
+        "...); the well-formed one with the highest PMI is kept, the others recorded as its "
+        "alternatives",
+    )
+
+    @model_validator(mode="after")
+    def _samples_need_pmi_and_sampling(self) -> "AugmentConfig":
+        if self.samples > 1 and not self.pmi:
+            raise ValueError("augment.samples > 1 chooses an instruction by its PMI: set pmi: true")
+        if self.samples > 1 and self.sampling.temperature == 0:
+            raise ValueError(
+                "augment.samples > 1 needs sampling.temperature > 0: greedy decoding writes the "
+                "same instruction every time"
+            )
+        return self
 
 
 class CurateConfig(InferenceConfig):

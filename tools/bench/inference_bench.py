@@ -75,7 +75,7 @@ class CountTokens(beam.DoFn):
         self.tokenizer = AutoTokenizer.from_pretrained(self.model)
 
     def process(self, result):
-        text = result.inference.text or ""
+        text = "".join(result.inference.texts or [])
         count("generated_tokens", len(self.tokenizer(text, add_special_tokens=False)["input_ids"]))
 
 
