@@ -112,7 +112,8 @@ def test_another_backends_settings_are_rejected_with_their_yaml_path():
 
 def test_each_backend_reads_its_own_section_or_its_defaults():
     config = load_config(QUICKSTART, ["augment.backend=openai", "augment.pmi=false",
-                                      "curate.mode=logprobs", "augment.openai={concurrency: 4}",
+                                      "augment.samples=1", "curate.mode=logprobs",
+                                      "augment.openai={concurrency: 4}",
                                       "curate.transformers={device: cpu}"])  # fmt: skip
     assert config.augment.settings.concurrency == 4
     assert config.curate.settings.device == "cpu"

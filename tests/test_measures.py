@@ -41,8 +41,11 @@ def test_boilerplate_is_the_text_outside_the_main_content(data_dir):
 
 def test_instruction_form_counts_dropped_instructions_as_malformed():
     kept = [{"instruction": "How do I water tomatoes?", "text": "Water twice a week."}]
-    dropped = [{"error": "not_a_request"}, {"error": "about_the_response"},
-               {"error": "not_an_answer"}]  # screened out: no instruction was written
+    dropped = [
+        {"error": "not_a_request"},
+        {"error": "about_the_response"},
+        {"error": "not_an_answer"},
+    ]  # screened out: no instruction was written
     form = instruction_form(kept, dropped)
     assert form["instructions"] == 3 and form["well_formed"] == round(1 / 3, 4)
 
@@ -95,3 +98,27 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
         on_judged = found["curators_judged"][name]
         assert on_judged["pairs"] == 6 and 0 <= on_judged["auc_unusable"] <= 1
         assert on_judged["recall"] is None or 0 <= on_judged["recall"] <= 1
+
+
+def test_backward_fidelity_writes_as_augment_does_keeping_the_likeliest_draw(tiny_model):
+    from humpback.inference.backend import load_backend
+    from humpback.measures.method import backward_fidelity
+    from humpback.tasks.demonstrations import NO_DEMONSTRATIONS
+
+    def config(samples: int, seed: int = 0) -> RunConfig:
+        augment = {
+            "check_form": False,
+            "samples": samples,
+            "sampling": {"temperature": 1.0, "max_new_tokens": 4, "seed": seed},
+        }
+        return RunConfig.model_validate(
+            {"run_dir": "r", "seed": {"path": "s"}, "corpus": {"paths": ["c"]}, "augment": augment}
+        )  # fmt: skip
+
+    backend = load_backend(tiny_model, config(1).augment)
+    two = backward_fidelity(backend, HELDOUT, NO_DEMONSTRATIONS, config(2), embeddings=False)
+    draws = [backward_fidelity(backend, HELDOUT, NO_DEMONSTRATIONS, config(1, seed), False)
+             for seed in (0, 1)]  # fmt: skip
+    assert draws[0]["examples"] != draws[1]["examples"]  # the draws differ...
+    for i, example in enumerate(two["examples"]):  # ...and one of each pair's is written
+        assert example["written"] in {d["examples"][i]["written"] for d in draws}

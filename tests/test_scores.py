@@ -35,6 +35,8 @@ def test_distribution_gives_argmax_and_expectation():
         ("Instruction: Explain pH.", "Explain pH."),
         ("Question:\nWhy?", "Why?"),
         ("Note: keep this", "Note: keep this"),
+        ("A: How many topics should I use?", "How many topics should I use?"),
+        ("Q: Why?", "Why?"),
     ],
 )
 def test_clean_instruction(text, clean):

@@ -118,7 +118,8 @@ def backward_fidelity(
     config: RunConfig,
     embeddings: bool,
 ) -> dict:
-    """How well a backward model recovers the true instructions of held-out outputs."""
+    """How well a backward model recovers the true instructions of held-out outputs, writing
+    them as augment does (with `augment.samples` draws, the likeliest by PMI)."""
     prompts = [backward_prompt(p["output"], demonstrations.shown(p["id"], p["output"]))
                for p in heldout]  # fmt: skip
     likelihood = _per_token(
@@ -126,11 +127,17 @@ def backward_fidelity(
             [[(prompt, p["instruction"])] for prompt, p in zip(prompts, heldout, strict=True)]
         )
     )
-    task = Backtranslate("", demonstrations, config.augment.check_form,
-                         config.augment.check_borrow, check_answer=False)  # fmt: skip
+    cfg = config.augment
+    task = Backtranslate("", demonstrations, cfg.check_form, cfg.check_borrow,
+                         check_answer=False, samples=cfg.samples)  # fmt: skip
     records = [as_segment(p["id"], p["output"]) for p in heldout]
+    outcomes = run_in_process(task, backend, records, cfg)
+    if cfg.samples > 1:  # the likeliest of the draws, as augment keeps it
+        drawn = [o for o in outcomes if isinstance(o, dict)]
+        chosen = iter(run_in_process(InstructionPMI(demonstrations), backend, drawn, cfg))
+        outcomes = [next(chosen) if isinstance(o, dict) else o for o in outcomes]
     written = [o["instruction"] if isinstance(o, dict) else o.raw if isinstance(o, Filtered)
-               else "" for o in run_in_process(task, backend, records, config.augment)]  # fmt: skip
+               else "" for o in outcomes]  # fmt: skip
     from rouge_score.rouge_scorer import RougeScorer
 
     rouge = RougeScorer(["rougeL"])

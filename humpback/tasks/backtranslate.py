@@ -43,10 +43,11 @@ def backward_prompt(output: str, demonstrations: tuple[Demonstration, ...] = ())
 
 
 def clean_instruction(text: str) -> str:
-    """Trim a generated instruction: whitespace, wrapping quotes, a leading 'Instruction:' label."""
+    """Trim a generated instruction: whitespace, wrapping quotes, a leading label
+    ('Instruction:', 'Question:', or a transcript's 'Q:' or 'A:')."""
     text = text.strip()
     label, sep, rest = text.partition(":")
-    if sep and label.strip().lower() in {"instruction", "question"}:
+    if sep and label.strip().lower() in {"instruction", "question", "q", "a"}:
         text = rest.strip()
     return text.strip("\"'").strip()
 
