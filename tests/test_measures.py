@@ -100,25 +100,12 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
         assert on_judged["recall"] is None or 0 <= on_judged["recall"] <= 1
 
 
-def test_backward_fidelity_writes_as_augment_does_keeping_the_likeliest_draw(tiny_model):
-    from humpback.inference.backend import load_backend
-    from humpback.measures.method import backward_fidelity
-    from humpback.tasks.demonstrations import NO_DEMONSTRATIONS
-
-    def config(samples: int, seed: int = 0) -> RunConfig:
-        augment = {
-            "check_form": False,
-            "samples": samples,
-            "sampling": {"temperature": 1.0, "max_new_tokens": 4, "seed": seed},
-        }
-        return RunConfig.model_validate(
-            {"run_dir": "r", "seed": {"path": "s"}, "corpus": {"paths": ["c"]}, "augment": augment}
-        )  # fmt: skip
-
-    backend = load_backend(tiny_model, config(1).augment)
-    two = backward_fidelity(backend, HELDOUT, NO_DEMONSTRATIONS, config(2), embeddings=False)
-    draws = [backward_fidelity(backend, HELDOUT, NO_DEMONSTRATIONS, config(1, seed), False)
-             for seed in (0, 1)]  # fmt: skip
-    assert draws[0]["examples"] != draws[1]["examples"]  # the draws differ...
-    for i, example in enumerate(two["examples"]):  # ...and one of each pair's is written
-        assert example["written"] in {d["examples"][i]["written"] for d in draws}
+def test_the_papers_rubric_is_measured_only_when_asked_if_curate_reads_none(tiny_model):
+    config = RunConfig.model_validate(
+        {"run_dir": "r", "seed": {"path": "s"}, "corpus": {"paths": ["c"]},
+         "augment": {"sampling": {"max_new_tokens": 4}}, "curate": {"mode": "likelihood"},
+         "measure": {"paper_rubric": False, "embeddings": False}}
+    )  # fmt: skip
+    found = measure(config, HELDOUT[:3], Demonstrations((), 0), tiny_model, tiny_model,
+                    {"M0": tiny_model}, [], say=lambda _: None)  # fmt: skip
+    assert set(found["curators"]) == {"pmi (M_yx)", "ifd (M0)"}

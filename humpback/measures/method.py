@@ -118,8 +118,7 @@ def backward_fidelity(
     config: RunConfig,
     embeddings: bool,
 ) -> dict:
-    """How well a backward model recovers the true instructions of held-out outputs, writing
-    them as augment does (with `augment.samples` draws, the likeliest by PMI)."""
+    """How well a backward model recovers the true instructions of held-out outputs."""
     prompts = [backward_prompt(p["output"], demonstrations.shown(p["id"], p["output"]))
                for p in heldout]  # fmt: skip
     likelihood = _per_token(
@@ -127,17 +126,11 @@ def backward_fidelity(
             [[(prompt, p["instruction"])] for prompt, p in zip(prompts, heldout, strict=True)]
         )
     )
-    cfg = config.augment
-    task = Backtranslate("", demonstrations, cfg.check_form, cfg.check_borrow,
-                         check_answer=False, samples=cfg.samples)  # fmt: skip
+    task = Backtranslate("", demonstrations, config.augment.check_form,
+                         config.augment.check_borrow, check_answer=False)  # fmt: skip
     records = [as_segment(p["id"], p["output"]) for p in heldout]
-    outcomes = run_in_process(task, backend, records, cfg)
-    if cfg.samples > 1:  # the likeliest of the draws, as augment keeps it
-        drawn = [o for o in outcomes if isinstance(o, dict)]
-        chosen = iter(run_in_process(InstructionPMI(demonstrations), backend, drawn, cfg))
-        outcomes = [next(chosen) if isinstance(o, dict) else o for o in outcomes]
     written = [o["instruction"] if isinstance(o, dict) else o.raw if isinstance(o, Filtered)
-               else "" for o in outcomes]  # fmt: skip
+               else "" for o in run_in_process(task, backend, records, config.augment)]  # fmt: skip
     from rouge_score.rouge_scorer import RougeScorer
 
     rouge = RougeScorer(["rougeL"])
@@ -300,8 +293,8 @@ def measure(
         gc.collect()
     scores = {"pmi (M_yx)": (pmis, [p is not None and p >= config.curate.min_pmi for p in pmis])}
     for i, (name, path) in enumerate(scorers.items()):
-        reads_rubric = i == 0 or config.curate.rubric is not None
-        why = "" if reads_rubric else " (IFD; the rubric, which curate does not use, under M0 only)"
+        reads_rubric = config.curate.rubric is not None or (i == 0 and cfg.paper_rubric)
+        why = "" if reads_rubric else " (IFD: curate reads no rubric)"
         say(f"measure: curator {name} on {len(pairs)} probe and judged pairs{why}")
         backend = load_backend(path, cfg)
         ifds = ifd_scores(backend, pairs, cfg)

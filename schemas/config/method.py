@@ -161,6 +161,11 @@ class MeasureConfig(InferenceConfig):
         "precision and recall on them; unset: none",
     )
     embeddings: bool = Field(True, description="embedding cosine (the wordllama package)")
+    paper_rubric: bool = Field(
+        True,
+        description="when curate reads no rubric (likelihood mode), measure the paper's rubric "
+        "and the combined curator under M0 anyway: what the paper's curator would have done",
+    )
 
 
 class MethodSections(Strict):
