@@ -58,11 +58,15 @@ def test_requests_and_questions_pass(instruction):
     assert form_problem(instruction, SEGMENT, BACKWARD_REQUEST) is None
 
 
+def _segment(text: str) -> dict:
+    return {"id": "s", "text": text, "header": "", "header_path": [], "url": "u",
+            "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
+            "char_len": len(text)}  # fmt: skip
+
+
 def test_backtranslation_drops_a_malformed_instruction_with_its_reason():
     task = Backtranslate("m")
-    segment = {"id": "s", "text": SEGMENT, "header": "", "header_path": [], "url": "u",
-               "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
-               "char_len": len(SEGMENT)}  # fmt: skip
+    segment = _segment(SEGMENT)
     dropped = task.parse(segment, ["This response explains tomatoes."])
     assert dropped == Filtered("about_the_response", "This response explains tomatoes.")
     kept = task.parse(segment, ['Instruction: "How do I grow tomatoes?"'])
@@ -72,9 +76,7 @@ def test_backtranslation_drops_a_malformed_instruction_with_its_reason():
 
 def test_of_several_answers_the_well_formed_distinct_ones_are_kept_the_first_leading():
     task = Backtranslate("m", samples=4)
-    segment = {"id": "s", "text": SEGMENT, "header": "", "header_path": [], "url": "u",
-               "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
-               "char_len": len(SEGMENT)}  # fmt: skip
+    segment = _segment(SEGMENT)
     answers = ["This response explains tomatoes.", "How do I grow tomatoes? And why?",
                "How do I grow tomatoes?", "When should I water tomato plants?"]  # fmt: skip
     kept = task.parse(segment, answers)
@@ -117,9 +119,7 @@ def test_an_instruction_that_borrows_a_shown_demonstrations_topic_is_filtered():
     pool = (("Write titles for a story about a kingdom tormented by mechanical wyrms.", "..."),)
     task = Backtranslate("m", Demonstrations(pool, 1, "shortest"))
     text = "Prof. Ada Lane studies soil. Contact: ada@example.org"
-    segment = {"id": "s", "text": text, "header": "", "header_path": [], "url": "u",
-               "document_id": "d", "source_file": "f", "record_offset": 0, "lang": None,
-               "char_len": len(text)}  # fmt: skip
+    segment = _segment(text)
     borrowed = "How do I write a story about a kingdom of mechanical wyrms?"
     assert task.parse(segment, [borrowed]) == Filtered("borrows_demonstration", borrowed)
     own = "How do I contact Prof. Lane about soil science?"

@@ -41,11 +41,8 @@ def test_boilerplate_is_the_text_outside_the_main_content(data_dir):
 
 def test_instruction_form_counts_dropped_instructions_as_malformed():
     kept = [{"instruction": "How do I water tomatoes?", "text": "Water twice a week."}]
-    dropped = [
-        {"error": "not_a_request"},
-        {"error": "about_the_response"},
-        {"error": "not_an_answer"},
-    ]  # screened out: no instruction was written
+    dropped = [{"error": "not_a_request"}, {"error": "about_the_response"},
+               {"error": "not_an_answer"}]  # screened out: no instruction was written
     form = instruction_form(kept, dropped)
     assert form["instructions"] == 3 and form["well_formed"] == round(1 / 3, 4)
 

@@ -63,14 +63,18 @@ class InstructionPMI(Task):
     record: ClassVar = Candidate
     reads: ClassVar = LIKELIHOOD
 
+    @staticmethod
+    def written(candidate: dict) -> list[str]:
+        """The candidate's instruction, then its alternatives."""
+        return [candidate["instruction"], *candidate.get("alternatives", [])]
+
     def prompt(self, candidate: dict) -> list[Continuation]:
         shown = self.demonstrations.shown(candidate["id"], candidate["text"])
-        written = [candidate["instruction"], *candidate.get("alternatives", [])]
-        return [c for x in written for c in pmi(x, candidate["text"], shown)]
+        return [c for x in self.written(candidate) for c in pmi(x, candidate["text"], shown)]
 
     def parse(self, candidate: dict, answer: LogProbs) -> dict | Rejected:
         logprobs, tokens = answer
-        written = [candidate["instruction"], *candidate.get("alternatives", [])]
+        written = self.written(candidate)
         values = [pmi_from((logprobs[2 * i : 2 * i + 2], tokens[2 * i : 2 * i + 2]))
                   for i in range(len(written))]  # fmt: skip
         scored = [(v, i) for i, v in enumerate(values) if v is not None]
