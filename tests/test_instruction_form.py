@@ -37,6 +37,8 @@ SEGMENT = (
         ("How do I water tomatoes? How do I water them? How do I water tomatoes? How do I water",
          "repetitive"),
         ("", "empty_instruction"),
+        ("How do you do it?", "names_nothing"),
+        ("Can you help me with this one?", "names_nothing"),
     ],
 )  # fmt: skip
 def test_malformed_instructions_get_their_reason(instruction, reason):
@@ -52,6 +54,7 @@ def test_malformed_instructions_get_their_reason(instruction, reason):
         "Can you tell me how much sun tomatoes need",
         "How much sun do tomatoes need a day?",  # a title copied from the page is fine
         "How much water do tomatoes need? And how much water do peppers need in a dry summer?",
+        "Tell me a joke.",  # a short request still names what it wants
     ],
 )
 def test_requests_and_questions_pass(instruction):
