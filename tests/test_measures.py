@@ -87,6 +87,9 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
     base = found["backward_fidelity"]["base"]
     assert base == {**found["backward_fidelity"]["M_yx"]}  # the same model, the same figures
     assert base["logprob_per_token"] < 0 and 0 <= base["rouge_l"] <= 1 and -1 <= base["cosine"] <= 1
+    # a written text that is no instruction scores 0 as one
+    assert base["rouge_l_as_instruction"] <= base["rouge_l"]
+    assert base["well_formed"] > 0 or base["rouge_l_as_instruction"] == 0
     for name in ("pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)"):
         assert found["curators"][name]["pairs"] == 24
         assert 0 <= found["curators"][name]["auc_not_an_answer"] <= 1

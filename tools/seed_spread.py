@@ -32,7 +32,8 @@ from humpback.storage.folders import local_copy
 from humpback.storage.shards import load_rows
 from humpback.tasks.demonstrations import choose_demonstrations
 
-FIGURES = ("logprob_per_token", "rouge_l", "cosine", "well_formed")
+FIGURES = ("logprob_per_token", "rouge_l", "cosine", "well_formed", "rouge_l_as_instruction",
+           "cosine_as_instruction")
 
 
 def seeded(seed: int, run_dir: Path) -> list[str]:
@@ -113,14 +114,14 @@ def main() -> None:
     }
     Path(args.out, "spread.json").write_text(json.dumps(result, indent=1))
     print(f"\nBackward fidelity on {len(heldout)} held-out pairs, seeds {args.seeds}:")
-    print(f"  {'figure':20} {'base':>8} {'M_yx mean':>10} {'sd':>7}  M_yx better in")
+    print(f"  {'figure':24} {'base':>8} {'M_yx mean':>10} {'sd':>7}  M_yx better in")
     for k in FIGURES:
         m = result["M_yx"][k]
         better = sum(v > result["base"][k] for v in m["values"])
-        print(f"  {k:20} {result['base'][k]:8.4f} {m['mean']:10.4f} {m['sd'] or 0:7.4f}  "
+        print(f"  {k:24} {result['base'][k]:8.4f} {m['mean']:10.4f} {m['sd'] or 0:7.4f}  "
               f"{better} of {len(args.seeds)}")  # fmt: skip
     for k in ("borrow_rate", "well_formed"):
-        print(f"  {k:20} {'':8} {result[k]['mean']:10.4f} {result[k]['sd'] or 0:7.4f}")
+        print(f"  {k:24} {'':8} {result[k]['mean']:10.4f} {result[k]['sd'] or 0:7.4f}")
 
 
 if __name__ == "__main__":

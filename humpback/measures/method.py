@@ -135,19 +135,29 @@ def backward_fidelity(
 
     rouge = RougeScorer(["rougeL"])
     pairs = list(zip(written, heldout, strict=True))
+    formed = [form_problem(w, p["output"], BACKWARD_REQUEST) is None for w, p in pairs]
+    rouges = [rouge.score(p["instruction"], w)["rougeL"].fmeasure for w, p in pairs]
     result = {
         "pairs": len(heldout),
         "logprob_per_token": _mean(likelihood),
-        "rouge_l": _mean(rouge.score(p["instruction"], w)["rougeL"].fmeasure for w, p in pairs),
-        "well_formed": _mean(
-            form_problem(w, p["output"], BACKWARD_REQUEST) is None for w, p in pairs
-        ),
+        "rouge_l": _mean(rouges),
+        "rouge_l_as_instruction": _as_instructions(rouges, formed),
+        "well_formed": _mean(formed),
         "examples": [{"true": p["instruction"][:200], "written": w[:200]} for w, p in pairs[:3]],
     }
     if embeddings:
-        result["cosine"] = _mean(float(embedder().similarity(w or " ", p["instruction"]))
-                                 for w, p in pairs)  # fmt: skip
+        cosines = [float(embedder().similarity(w or " ", p["instruction"])) for w, p in pairs]
+        result["cosine"] = _mean(cosines)
+        result["cosine_as_instruction"] = _as_instructions(cosines, formed)
     return result
+
+
+def _as_instructions(scores: list[float], formed: list[bool]) -> float | None:
+    """The mean score where a written text that is no well-formed instruction scores 0: the raw
+    ROUGE-L and cosine credit an untrained model's comments on the answer ("The response should
+    explain the passage in 2 Thessalonians") for the topic words they share with the true
+    instruction, though they recover no instruction."""
+    return _mean(s if ok else 0.0 for s, ok in zip(scores, formed, strict=True))
 
 
 def measured_heldout(config: RunConfig, heldout: list[dict]) -> list[dict]:

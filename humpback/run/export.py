@@ -163,11 +163,13 @@ def _measures(manifest: dict | None) -> str:
         return "The run took no measures (no `measure` stage)."
     m = manifest["metrics"]
     lines = [f"On {m['heldout_pairs']} held-out seed pairs, which no model of the run trained on.",
-             "", "| backward model | logprob/token | ROUGE-L | cosine | well formed |",
-             "|---|---|---|---|---|"]  # fmt: skip
+             "", "| backward model | logprob/token | ROUGE-L | cosine | well formed | ROUGE-L as "
+             "instruction | cosine as instruction |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, f in m["backward_fidelity"].items():
         lines.append(f"| {name} | {fmt(f['logprob_per_token'])} | {fmt(f['rouge_l'])} | "
-                     f"{fmt(f.get('cosine'))} | {fmt(f['well_formed'])} |")  # fmt: skip
+                     f"{fmt(f.get('cosine'))} | {fmt(f['well_formed'])} | "
+                     f"{fmt(f.get('rouge_l_as_instruction'))} | "
+                     f"{fmt(f.get('cosine_as_instruction'))} |")  # fmt: skip
     columns = sorted({k for c in m["curators"].values() for k in c if k != "pairs"})
     lines += ["", f"| curator | {' | '.join(columns)} | pairs |",
               "|---" * (len(columns) + 2) + "|"]  # fmt: skip

@@ -149,9 +149,11 @@ class RunView:
             return []
         fidelity = Table(
             "Backward fidelity",
-            ("backward model", "logprob/token", "ROUGE-L", "cosine", "well-formed"),
+            ("backward model", "logprob/token", "ROUGE-L", "cosine", "well-formed",
+             "ROUGE-L as instruction", "cosine as instruction"),
             [(k, fmt(f["logprob_per_token"]), fmt(f["rouge_l"]), fmt(f.get("cosine")),
-              fmt(f["well_formed"])) for k, f in m["backward_fidelity"].items()],
+              fmt(f["well_formed"]), fmt(f.get("rouge_l_as_instruction")),
+              fmt(f.get("cosine_as_instruction"))) for k, f in m["backward_fidelity"].items()],
         )  # fmt: skip
         tables = [fidelity]
         for key, title in (("curators", "Curators on probe pairs (AUC true vs each kind)"),
