@@ -51,13 +51,19 @@ class PromptRequests(beam.DoFn):
         if field is None:
             yield {"prompt": prompt, "record": record}
             return
-        excess = self.task.reads.tokens(self.tokenizer, prompt) - (self.max_tokens - self.MARGIN)
+        excess = self._excess(prompt)
         if excess > 0:
             text = self.tokenizer(record[field], add_special_tokens=False)["input_ids"]
-            keep = max(0, len(text) - excess)
-            prompt = self.task.prompt({**record, field: self.tokenizer.decode(text[:keep])})
+            while excess > 0 and text:  # again where the prompt holds less of the field than
+                # its tokens (a curator reads the text without its rating claims)
+                text = text[: max(0, len(text) - excess)]
+                prompt = self.task.prompt({**record, field: self.tokenizer.decode(text)})
+                excess = self._excess(prompt)
             count("truncated_inputs")
         yield {"prompt": prompt, "record": record}
+
+    def _excess(self, prompt) -> int:
+        return self.task.reads.tokens(self.tokenizer, prompt) - (self.max_tokens - self.MARGIN)
 
 
 class ParseAnswers(beam.DoFn):

@@ -42,6 +42,19 @@ def test_overlong_segments_are_cut_to_fit_and_counted_not_lost(tiny_model, tmp_p
     assert [c["text"] for c in candidates] == TEXTS  # the candidates keep the whole segment
 
 
+def test_a_segment_whose_curator_view_is_shorter_is_still_cut_to_fit(tiny_model, tmp_path):
+    # the curator reads the text without its rating claims: cut by the text's own tokens, the
+    # prompt would still be too long when the claims are in the part cut away
+    text = "Water the tomatoes twice a week. " * 60 + "Score: 5/5. " * 150
+    _segments(tmp_path / "segments", [text])
+    _augment(tiny_model, tmp_path / "segments", tmp_path / "aug",
+             RANDOM_TEXT.model_copy(update={"sampling": Sampling(max_new_tokens=4)}))  # fmt: skip
+    cfg = CurateConfig(mode="likelihood", max_input_tokens=256)
+    counts = curate(tiny_model, f"{tmp_path}/aug/candidates-*.parquet", str(tmp_path / "cur"), cfg)
+    assert counts["truncated_inputs"] == 1 and counts.get("dead_lettered", 0) == 0
+    assert load_rows(f"{tmp_path}/cur/scored-*.parquet")[0]["text"] == text  # kept whole
+
+
 def test_a_rerun_reads_the_cache_and_a_new_sampling_does_not(tiny_model, tmp_path):
     _segments(tmp_path / "segments")
     cfg = RANDOM_TEXT.model_copy(
