@@ -31,6 +31,7 @@ SEGMENT = (
     [
         ("The answer to the instruction is: water twice a week.", "about_the_response"),
         ("This response will answer the question in 2 paragraphs.", "about_the_response"),
+        ("How can I fix the issues you mentioned?", "about_the_response"),
         ("Write the instruction or question that this response would answer", "echoes_prompt"),
         ("Tomatoes need six to eight hours of sun a day. Water them deeply twice", "copies_text"),
         ("Tomatoes and sunlight, watering and mulch.", "not_a_request"),
