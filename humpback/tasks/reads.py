@@ -54,11 +54,11 @@ class Generate(ReadMode):
 
 
 @dataclass(frozen=True)
-class GenerateSamples(ReadMode):
-    """The model writes `n` times with the step's sampling, seeded `seed`, `seed + 1`, ...;
-    `parse` gets the completions. A prompt too long for one is too long for all."""
+class GenerateSamples(Generate):
+    """`Generate` `n` times, seeded `seed`, `seed + 1`, ...; `parse` gets the completions. A
+    prompt too long for one is too long for all."""
 
-    n: int
+    n: int = 1
     result: ClassVar = Samples
 
     def infer(self, backend: ChatBackend, prompts: list, cfg: InferenceConfig) -> list:
@@ -73,7 +73,7 @@ class GenerateSamples(ReadMode):
         ]
 
     def parameters(self, cfg: InferenceConfig) -> dict:
-        return {"backend": cfg.backend, "sampling": cfg.sampling.model_dump(), "samples": self.n}
+        return super().parameters(cfg) | {"samples": self.n}
 
     def answer(self, result: Samples) -> list[str]:
         return result.texts
