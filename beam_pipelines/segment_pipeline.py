@@ -9,7 +9,7 @@ import time
 import apache_beam as beam
 
 from humpback.beam_pipelines.counting import count, count_out, observe
-from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
+from humpback.beam_pipelines.io.corpus import named_files, read_documents
 from humpback.beam_pipelines.io.documents import Document, ReadError, cleaned
 from humpback.beam_pipelines.io.shards import write_shards
 from humpback.beam_pipelines.progress import ReportProgress
@@ -39,7 +39,8 @@ class SegmentFile(beam.DoFn):
         self.filters = segment_filters(self.cfg)
         self.languages = set(self.cfg.languages or ())
 
-    def process(self, path: str):
+    def process(self, file: tuple[str, str]):
+        path, name = file
         for item in read_documents(path, self.corpus):
             if isinstance(item, ReadError):
                 yield beam.pvalue.TaggedOutput(DEAD, _dead(item))
@@ -74,7 +75,7 @@ class SegmentFile(beam.DoFn):
                 if reason:
                     count(f"filtered:{reason}")
                     continue
-                yield _segment(item, index, section, lang)
+                yield _segment(item, name, index, section, lang)
 
     def cleaned(self, section: Section, changes: set[str]) -> Section:
         """The section's text as records hold it: a page's entities can spell any character."""
@@ -106,8 +107,10 @@ def _drop(reason: str) -> None:
     count(f"filtered:{reason}")
 
 
-def _segment(doc: Document, index: int, section: Section, lang: str | None) -> dict:
-    key = f"{doc.document_id}|{doc.source_file}|{doc.record_offset}|{index}"
+def _segment(doc: Document, name: str, index: int, section: Section, lang: str | None) -> dict:
+    """A kept section as a record; its id hashes the file's name in the corpus (`named_files`),
+    the record's offset and the section's index: the same wherever the corpus lies."""
+    key = f"{name}|{doc.record_offset}|{index}"
     return Segment(
         id=hashlib.sha1(key.encode()).hexdigest()[:16],
         text=defuse(section.text),  # web text never carries a chat template's tokens on
@@ -123,14 +126,14 @@ def _segment(doc: Document, index: int, section: Section, lang: str | None) -> d
 
 
 def _listed(_, patterns: list[str]):
-    """(path, None) for each file; a dead letter for a name that is not valid UTF-8 (listed
-    with lone surrogates, it cannot be carried between steps)."""
-    for path in expand_paths(patterns):
+    """((path, name), None) for each file; a dead letter for a name that is not valid UTF-8
+    (listed with lone surrogates, it cannot be carried between steps)."""
+    for path, name in named_files(patterns).items():
         if SURROGATE.search(path):
             error = ReadError(path, 0, "InvalidFileName", "the file name is not valid UTF-8")
             yield beam.pvalue.TaggedOutput(DEAD, _dead(error))
         else:
-            yield path, None
+            yield (path, name), None
 
 
 def _dead(err: ReadError) -> dict:

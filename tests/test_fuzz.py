@@ -128,7 +128,7 @@ def test_no_file_makes_the_segmenter_raise_or_emit_unclean_text(file):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(data)
-        for out in segmenter.process(str(path)):
+        for out in segmenter.process((str(path), name)):
             record = out.value if isinstance(out, beam.pvalue.TaggedOutput) else out
             assert_clean(record)
             CODER.encode(record)  # the step where a lone surrogate used to kill the job

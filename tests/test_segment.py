@@ -3,7 +3,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.prism_runner import PrismRunner
 
-from humpback.beam_pipelines.io.corpus import expand_paths, read_documents
+from humpback.beam_pipelines.io.corpus import expand_paths, named_files, read_documents
 from humpback.beam_pipelines.io.documents import Document
 from humpback.beam_pipelines.segment.charsets import decode
 from humpback.beam_pipelines.segment.filters import drop_reason, segment_filters
@@ -82,6 +82,30 @@ def test_workers_read_a_file_that_two_globs_match_once(data_dir, tmp_path):
     single, segments, _ = run_segment([file], tmp_path / "one")
     both, again, _ = run_segment([file, file.replace("0001", "000[1]")], tmp_path / "two")
     assert both == single and sorted(s["id"] for s in again) == sorted(s["id"] for s in segments)
+
+
+def test_a_corpus_gives_the_same_segment_ids_wherever_it_lies(data_dir, tmp_path):
+    data = (data_dir / "web/warc/english-pages-0001.warc.gz").read_bytes()
+    runs = []
+    for folder in ("here", "there/and/deeper"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "crawl.warc.gz").write_bytes(data)
+        _, segments, _ = run_segment([str(tmp_path / folder / "crawl.warc.gz")],
+                                     tmp_path / "out" / folder)  # fmt: skip
+        runs.append(sorted(s["id"] for s in segments))
+    assert runs[0] and runs[0] == runs[1]
+
+
+def test_files_are_named_under_their_patterns_fixed_folder(tmp_path):
+    for name in ("a/1.jsonl", "a/sub/2.jsonl", "b/1.jsonl"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}\n")
+    patterns = [f"{tmp_path}/a/*.jsonl", f"{tmp_path}/a/*/2.jsonl", f"{tmp_path}/b/1.jsonl"]
+    named = named_files(patterns)
+    # a name two files would share stays their paths
+    assert named == {f"{tmp_path}/a/1.jsonl": f"{tmp_path}/a/1.jsonl",
+                     f"{tmp_path}/a/sub/2.jsonl": "sub/2.jsonl",
+                     f"{tmp_path}/b/1.jsonl": f"{tmp_path}/b/1.jsonl"}  # fmt: skip
 
 
 def test_every_edge_case_file_is_read_or_dead_lettered(data_dir, tmp_path):

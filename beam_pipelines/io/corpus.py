@@ -1,6 +1,7 @@
 """A corpus: the files its globs match, each read by the reader its format names."""
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 
@@ -37,14 +38,26 @@ READERS = {
 def expand_paths(patterns: list[str]) -> list[str]:
     """Expand fsspec globs (`*`, `?`, `[...]`) into sorted file URLs; a pattern matching
     nothing is an error."""
-    files: list[str] = []
+    return list(named_files(patterns))
+
+
+def named_files(patterns: list[str]) -> dict[str, str]:
+    """Each file URL the patterns match (sorted), with a name that does not depend on where the
+    corpus lies: its path under the pattern's fixed folder (a literal path: its file name). A
+    name two files would share stays their URLs. A pattern matching nothing is an error."""
+    named: dict[str, str] = {}
     for pattern in patterns:
         fs, path = fsspec.core.url_to_fs(pattern)
-        matched = fs.glob(path) if any(c in path for c in "*?[") else [path]
+        glob = next((i for i, c in enumerate(path) if c in "*?["), None)
+        matched = [path] if glob is None else fs.glob(path)
         if not matched:
             raise InputNotFound(f"corpus.paths: {pattern} matches no file")
-        files.extend(fs.unstrip_protocol(p) if "://" in pattern else p for p in matched)
-    return sorted(set(files))
+        folder = path[: path.rfind("/", 0, len(path) if glob is None else glob) + 1]
+        for p in matched:
+            url = fs.unstrip_protocol(p) if "://" in pattern else p
+            named.setdefault(url, p.removeprefix(folder))
+    shared = Counter(named.values())
+    return {url: name if shared[name] == 1 else url for url, name in sorted(named.items())}
 
 
 def format_of(path: str, cfg: CorpusConfig) -> str:

@@ -26,7 +26,7 @@ from apache_beam.ml.inference.base import RunInference
 from scipy.stats import spearmanr
 
 from humpback.beam_pipelines.counting import count, counters
-from humpback.beam_pipelines.io.corpus import expand_paths
+from humpback.beam_pipelines.io.corpus import named_files
 from humpback.beam_pipelines.model_handler import ChatModelHandler
 from humpback.inference.backend import BACKENDS, load_backend
 from humpback.run.beam_run import new_pipeline
@@ -60,8 +60,8 @@ def segment_texts(data: Path, n: int) -> list[str]:
     step = SegmentFile(CorpusConfig(paths=["-"]), SegmentConfig())
     step.setup()
     texts = []
-    for path in expand_paths([str(data / "web/warc/english-pages-*.warc.gz")]):
-        texts += [s["text"] for s in step.process(path) if isinstance(s, dict)]
+    for file in named_files([str(data / "web/warc/english-pages-*.warc.gz")]).items():
+        texts += [s["text"] for s in step.process(file) if isinstance(s, dict)]
     return texts[:n]
 
 
