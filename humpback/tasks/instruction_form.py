@@ -55,6 +55,7 @@ FUNCTION_WORDS = set(
     "something anything everything nothing way ways stuff lot lots much many more most very "
     "really just also too it's that's what's i'm i've i'd you're we're they're".split()
 )
+_NAMELESS = QUESTION_WORDS | REQUEST_VERBS | FUNCTION_WORDS
 COPY_NGRAM = 4  # an instruction copies its text when most of its word 4-grams are in it
 COPY_MIN_WORDS = 12
 REPEAT_NGRAM = 3  # an instruction repeats itself when a quarter of its word 3-grams are repeats
@@ -87,8 +88,7 @@ def is_request(instruction: str) -> bool:
 
 def names_something(instruction: str) -> bool:
     """A word of two letters or more that is no question word, request verb or function word."""
-    empty = QUESTION_WORDS | REQUEST_VERBS | FUNCTION_WORDS
-    return any(len(w) > 1 and w not in empty for w in _words(instruction))
+    return any(len(w) > 1 and w not in _NAMELESS for w in _words(instruction))
 
 
 def copies(instruction: str, text: str) -> bool:
