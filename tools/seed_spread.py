@@ -55,7 +55,10 @@ def show(rows: list[dict], n: int, title: str) -> None:
     for r in random.Random(0).sample(rows, min(n, len(rows))):
         instruction = r.get("instruction") or r["messages"][-2]["content"]
         answer = r.get("text") or r["messages"][-1]["content"]
-        print(f"  [{curation_figures(r)}] {instruction[:200]!r}\n    -> {answer[:300]!r}")
+        print(f"  [{curation_figures(r)}] {instruction[:200]!r}")
+        for other in r.get("alternatives") or []:  # the draws the PMI did not choose
+            print(f"    or {other[:200]!r}")
+        print(f"    -> {answer[:600]!r}")  # enough of the segment to judge the pair by
 
 
 def spread(values: list[float]) -> dict:
