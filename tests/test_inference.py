@@ -4,7 +4,7 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.testing.util import assert_that
 
 from humpback.beam_pipelines.model_handler import ChatModelHandler
-from humpback.inference.backend import INPUT_TOO_LONG, label_tokens, load_backend
+from humpback.inference.backend import INPUT_TOO_LONG, label_tokens, load_backend, samples_by_seed
 from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import InferenceConfig, Sampling
 from humpback.tasks.backtranslate import Backtranslate, backward_prompt
@@ -112,6 +112,17 @@ def test_a_prompt_samples_the_same_text_in_any_batch(embedded_backend):
     assert together == alone == reversed_
     reseeded = embedded_backend.generate(prompts, sampling.model_copy(update={"seed": 4}))
     assert [g.text for g in reseeded] != together  # it samples: another seed, other texts
+
+
+def test_samples_read_each_prompt_once_and_write_what_one_call_per_seed_writes(embedded_backend):
+    prompts = [backward_prompt(f"{w.title()} is " + "a thing. " * n)
+               for w, n in {"soil": 2, "rain": 9, "wind": 0, "sand": 5}.items()]  # fmt: skip
+    sampling = Sampling(temperature=1.0, top_p=1.0, max_new_tokens=10, seed=3)
+    samples = embedded_backend.generate_samples(prompts, sampling, 3)
+    assert samples == samples_by_seed(embedded_backend, prompts, sampling, 3)
+    assert all(len(set(s.texts)) > 1 for s in samples)  # three draws, not one three times
+    too_long = [[{"role": "user", "content": "soil " * 5000}]]
+    assert embedded_backend.generate_samples(too_long, sampling, 2)[0].error == INPUT_TOO_LONG
 
 
 def test_identical_prompts_still_each_get_a_result(embedded_backend):

@@ -32,6 +32,9 @@ def test_generate_and_next_token_scores_from_the_server(server, embedded_model):
     prompts = [backward_prompt(f"Water tomato plants {i} times a week.") for i in range(6)]
     out = backend.generate([*prompts, backward_prompt("word " * 2000)], Sampling(max_new_tokens=8))
     assert all(g.error is None and g.text for g in out[:6]) and out[6].error == INPUT_TOO_LONG
+    drawn = backend.generate_samples([prompts[0], backward_prompt("word " * 2000)],
+                                     Sampling(temperature=1.0, max_new_tokens=8), 2)  # fmt: skip
+    assert len(drawn[0].texts) == 2 and drawn[1].error == INPUT_TOO_LONG
     scores = backend.label_distribution(
         [curation_prompt("How do I water tomatoes?", "Twice a week, deeply.")],
         SCORE_PREFIX, SCORE_LABELS,

@@ -57,11 +57,30 @@ class Likelihood:
 class ChatBackend(Protocol):
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]: ...
 
+    def generate_samples(
+        self, prompts: list[Messages], sampling: Sampling, n: int
+    ) -> list[Samples]: ...
+
     def label_distribution(
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]
     ) -> list[LabelDistribution]: ...
 
     def likelihood(self, requests: list[list[Continuation]]) -> list[Likelihood]: ...
+
+
+def samples_by_seed(
+    backend: ChatBackend, prompts: list[Messages], sampling: Sampling, n: int
+) -> list[Samples]:
+    """`n` completions of each prompt, seeded `sampling.seed` to `sampling.seed + n - 1`, as `n`
+    calls of `generate`; a prompt too long for one is too long for all."""
+    draws = [backend.generate(prompts, sampling.model_copy(update={"seed": sampling.seed + j}))
+             for j in range(n)]  # fmt: skip
+    return [
+        Samples(error=next(g.error for g in row if g.error))
+        if any(g.error for g in row)
+        else Samples(texts=[g.text for g in row])
+        for row in zip(*draws, strict=True)
+    ]
 
 
 BACKENDS = {  # name: (class, the extra that installs what it imports)

@@ -20,10 +20,12 @@ from humpback.inference.backend import (
     Generation,
     LabelDistribution,
     Messages,
+    Samples,
     defused,
     encode,
     label_tokens,
     render,
+    samples_by_seed,
 )
 from humpback.inference.chat_template import load_tokenizer
 from humpback.schemas.config import InferenceConfig, Sampling
@@ -77,6 +79,11 @@ class OpenAIBackend:
                 return Generation(error=type(err).__name__)
             except MALFORMED:
                 return Generation(error="malformed_response")
+
+    def generate_samples(
+        self, prompts: list[Messages], sampling: Sampling, n: int
+    ) -> list[Samples]:
+        return samples_by_seed(self, prompts, sampling, n)
 
     def label_distribution(
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]

@@ -7,7 +7,9 @@ models with sliding-window attention, which pad on the left).
 
 Sampling draws each prompt's tokens from a generator seeded by that prompt, so a prompt gets the
 same text whatever batch it runs in: a retried bundle, a resumed run or a Dataflow worker that
-batches differently writes the same instructions.
+batches differently writes the same instructions. Several draws of a prompt (augment's
+`samples`) read it once: its keys and values are repeated for each draw, which then writes what
+a call of its own would.
 """
 
 import copy
@@ -33,6 +35,7 @@ from humpback.inference.backend import (
     LabelDistribution,
     Likelihood,
     Messages,
+    Samples,
     encode,
     encode_continuations,
     group_likelihoods,
@@ -127,23 +130,37 @@ class TransformersBackend:
         return inputs
 
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]:
+        return [
+            Generation(error=s.error) if s.error else Generation(text=s.texts[0])
+            for s in self.generate_samples(prompts, sampling, 1)
+        ]
+
+    def generate_samples(
+        self, prompts: list[Messages], sampling: Sampling, n: int
+    ) -> list[Samples]:
+        """`n` completions of each prompt, seeded `sampling.seed` to `sampling.seed + n - 1`, as
+        `n` calls of `generate` would write them; each batch's prompts are read once for all."""
         encoded = encode(self.tokenizer, prompts, self.cfg.max_input_tokens)
         shared = self._shared(encoded)
-        results = [Generation(error=INPUT_TOO_LONG) for _ in prompts]
+        results = [Samples(error=INPUT_TOO_LONG) for _ in prompts]
         for ok in self._length_sorted(encoded):
-            texts = self._generate([encoded[i] for i in ok], shared, sampling)
-            for i, text in zip(ok, texts, strict=True):
-                results[i] = Generation(text=text)
+            texts = self._generate([encoded[i] for i in ok], shared, sampling, n)
+            for row, i in enumerate(ok):
+                results[i] = Samples(texts=texts[row * n : (row + 1) * n])
         return results
 
     @torch.inference_mode()
     def _generate(
-        self, encoded: list[list[int]], shared: list[int], sampling: Sampling
+        self, encoded: list[list[int]], shared: list[int], sampling: Sampling, n: int
     ) -> list[str]:
+        """Each prompt's `n` completions, prompt after prompt."""
         inputs = self._inputs(encoded, shared)
+        if n > 1:
+            inputs = self._read_once(inputs, len(shared), n)
         sampler = []
         if sampling.temperature > 0:
-            seeds = [sampling.seed + zlib.crc32(repr(ids).encode()) for ids in encoded]
+            seeds = [sampling.seed + draw + zlib.crc32(repr(ids).encode())
+                     for ids in encoded for draw in range(n)]  # fmt: skip
             sampler = [PromptSeededSampler(seeds, sampling, self.device)]
         out = self.model.generate(
             **inputs,
@@ -157,6 +174,24 @@ class TransformersBackend:
         )
         new_tokens = out[:, inputs["input_ids"].shape[1] :]
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+    def _read_once(self, inputs: dict, shared: int, n: int) -> dict:
+        """The batch's inputs for `n` draws of each row: the keys and values of every token but
+        each row's last computed once and repeated per draw (generate reads the last token,
+        whose logits start the draw)."""
+        ids, mask = inputs["input_ids"], inputs["attention_mask"]
+        cache = inputs.get("past_key_values")
+        if ids.shape[1] - shared > 1:
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:-1]
+            cache = self.model(input_ids=ids[:, shared:-1], attention_mask=mask[:, :-1],
+                               position_ids=positions, past_key_values=cache,
+                               use_cache=True).past_key_values  # fmt: skip
+        repeated = {"input_ids": ids.repeat_interleave(n, 0),
+                    "attention_mask": mask.repeat_interleave(n, 0)}  # fmt: skip
+        if cache is not None:
+            cache.batch_repeat_interleave(n)
+            repeated["past_key_values"] = cache
+        return repeated
 
     @torch.inference_mode()
     def _forward(

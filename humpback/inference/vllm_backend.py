@@ -12,10 +12,12 @@ from humpback.inference.backend import (
     LabelDistribution,
     Likelihood,
     Messages,
+    Samples,
     encode,
     encode_continuations,
     group_likelihoods,
     label_tokens,
+    samples_by_seed,
 )
 from humpback.inference.chat_template import with_chat_template
 from humpback.schemas.config import InferenceConfig, Sampling
@@ -46,6 +48,11 @@ class VllmBackend:
         for i, out in zip(ok, outputs, strict=True):
             results[i] = Generation(text=out.outputs[0].text)
         return results
+
+    def generate_samples(
+        self, prompts: list[Messages], sampling: Sampling, n: int
+    ) -> list[Samples]:
+        return samples_by_seed(self, prompts, sampling, n)
 
     def label_distribution(
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]

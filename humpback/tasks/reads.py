@@ -62,15 +62,7 @@ class GenerateSamples(Generate):
     result: ClassVar = Samples
 
     def infer(self, backend: ChatBackend, prompts: list, cfg: InferenceConfig) -> list:
-        seeds = range(cfg.sampling.seed, cfg.sampling.seed + self.n)
-        draws = [backend.generate(prompts, cfg.sampling.model_copy(update={"seed": s}))
-                 for s in seeds]  # fmt: skip
-        return [
-            Samples(error=next(g.error for g in row if g.error))
-            if any(g.error for g in row)
-            else Samples(texts=[g.text for g in row])
-            for row in zip(*draws, strict=True)
-        ]
+        return backend.generate_samples(prompts, cfg.sampling, self.n)
 
     def parameters(self, cfg: InferenceConfig) -> dict:
         return super().parameters(cfg) | {"samples": self.n}
