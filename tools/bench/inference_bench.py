@@ -2,6 +2,7 @@
 of the two scoring modes.
 
     python -m tools.bench.inference_bench [--prompts 64] [--rounds 2] [--candidates 200]
+                                          [--samples 2]
 
 (a) The same backward prompts (real segments from the sample WARCs) go through the backend
     called directly in a loop of batches, then through RunInference on the local runner, with
@@ -12,12 +13,17 @@ of the two scoring modes.
     in `generate` mode (the paper: reasoning, then "Score: N") and in `logprobs` mode (one
     forward pass): wall time, generated tokens, the share generate could parse, Spearman's rho
     between the two, and how often they agree on score >= k.
+(c) The backward prompts of (a), `--samples` draws of each (augment's `samples`): the backend's
+    `generate_samples`, which reads each prompt once for all its draws, against one `generate`
+    call per seed, alternating for `--rounds`: wall time of each, the ratio, and whether the
+    two wrote the same texts.
 """
 
 import argparse
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import apache_beam as beam
@@ -28,7 +34,7 @@ from scipy.stats import spearmanr
 from humpback.beam_pipelines.counting import count, counters
 from humpback.beam_pipelines.io.corpus import named_files
 from humpback.beam_pipelines.model_handler import ChatModelHandler
-from humpback.inference.backend import BACKENDS, load_backend
+from humpback.inference.backend import BACKENDS, load_backend, samples_by_seed
 from humpback.run.beam_run import new_pipeline
 from humpback.run.seed_pairs import read_raw_rows
 from humpback.schemas.config import (
@@ -141,6 +147,27 @@ def throughput(model: str, prompts: list, cfg: InferenceConfig, rounds: int) -> 
     }
 
 
+def drawing(model: str, prompts: list, cfg: InferenceConfig, n: int, rounds: int) -> dict:
+    """`n` draws of each prompt, read once (`generate_samples`) against one call per seed."""
+    backend = load_backend(model, cfg)
+    size = cfg.batch_size
+    once = partial(backend.generate_samples, sampling=cfg.sampling, n=n)
+    by_seed = partial(samples_by_seed, backend, sampling=cfg.sampling, n=n)
+    once(prompts[:size])  # warm-up
+    seconds = {"read_once": 0.0, "by_seed": 0.0}
+    for _ in range(rounds):
+        texts_once, s = timed_batches(once, prompts, size)
+        seconds["read_once"] += s
+        texts_by_seed, s = timed_batches(by_seed, prompts, size)
+        seconds["by_seed"] += s
+    return {
+        "prompts": len(prompts), "samples": n, "rounds": rounds,
+        "seconds": {k: round(v / rounds, 2) for k, v in seconds.items()},
+        "by_seed_over_read_once": round(seconds["by_seed"] / seconds["read_once"], 3),
+        "same_texts": texts_once == texts_by_seed,
+    }  # fmt: skip
+
+
 def scoring(model: str, data: Path, n: int, k: int, cfg: CurateConfig) -> dict:
     rows = read_raw_rows(str(data / "seed/lima_single_turn.jsonl"))[:n]
     prompts = [curation_prompt(r["instruction"], r["response"]) for r in rows]
@@ -185,12 +212,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--samples", type=int, default=2, help="(c): draws of each prompt")
     parser.add_argument("--backend", choices=list(BACKENDS), default="transformers")
     parser.add_argument("--device", default=None, help="transformers: cpu, cuda, ...")
     parser.add_argument("--base-url", default=OpenAISettings().base_url, help="openai: the server")
     parser.add_argument("--served-model", help="openai: the model's name on the server")
     parser.add_argument("--data", default=os.environ.get("HUMPBACK_DATA", "../shared/data"))
-    parser.add_argument("--only", choices=["throughput", "scoring"])
+    parser.add_argument("--only", choices=["throughput", "scoring", "samples"])
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     from humpback.inference.embedded_model import ensure_embedded_model
@@ -207,9 +235,12 @@ def main() -> None:
         **common, sampling=Sampling(temperature=0.7, top_p=0.9, max_new_tokens=48)
     )
     figures = {}
+    prompts = [backward_prompt(t) for t in segment_texts(data, args.prompts)]
     if args.only in (None, "throughput"):
-        prompts = [backward_prompt(t) for t in segment_texts(data, args.prompts)]
         figures["throughput"] = throughput(model, prompts, augment, args.rounds)
+        print(json.dumps(figures, indent=1), flush=True)
+    if args.only in (None, "samples"):
+        figures["samples"] = drawing(model, prompts, augment, args.samples, args.rounds)
         print(json.dumps(figures, indent=1), flush=True)
     if args.only in (None, "scoring"):
         figures["scoring"] = scoring(model, data, args.candidates, args.k, CurateConfig(**common))
