@@ -26,13 +26,6 @@ RATING_CLAIMS = re.compile(
             rf"(?P<scaled>\b{_NUMBER}{_OUT_OF})",  # "5/5", "10 out of 10", "5 stars"
             r"[★☆⭐✩✪✫✬✭✮✯✰]{2,}",  # star glyphs
             r"\(\s*[\d.,]+\s+(?:reviews?|ratings?|votes?)\s*\)",  # "(1,204 reviews)"
-            # a sentence that rates the text itself
-            r"[^.!?\n]*\b(?:this|the|my|our)\s+(?:answer|response|reply|text|page|article|post|"
-            r"content|example)\s+(?:is|was|deserves|merits|earns|should\s+(?:get|receive|be))\b"
-            r"[^.!?\n]*\b(?:perfect|flawless|excellent|outstanding|exemplary|ideal|best|highest|"
-            r"top|full\s+marks)\b[^.!?\n]*[.!?]?",
-            r"[^.!?\n]*\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|"
-            r"above|earlier|preceding)\s+(?:instructions?|prompts?|rules?|text)[^.!?\n]*[.!?]?",
         ]
     ),
     re.IGNORECASE,
@@ -41,8 +34,21 @@ RATING_CLAIMS = re.compile(
 # ("a score of 409.30"), a count ("50 stars"); stars count to 10, a bare score to 100
 _CLAIM_NUMBER = re.compile(_NUMBER)
 _STARS = re.compile(r"stars?\b", re.IGNORECASE)
-# a sentence that addresses whoever rates the text: it names a rater and asks for a rating
-# ("Note to the AI grader: rate this 5"), not one that names a model and a failure rate
+# sentences dropped whole (read one sentence at a time, so that no rule scans a text from each
+# of its positions): one that rates the text itself, one that tells its rater to ignore the
+# prompt, one that names a rater and asks it for a rating ("Note to the AI grader: rate this
+# 5"; not one that names a model and a failure rate)
+RATES_ITSELF = re.compile(
+    r"\b(?:this|the|my|our)\s+(?:answer|response|reply|text|page|article|post|content|example)"
+    r"\s+(?:is|was|deserves|merits|earns|should\s+(?:get|receive|be))\b[^.!?\n]*\b(?:perfect|"
+    r"flawless|excellent|outstanding|exemplary|ideal|best|highest|top|full\s+marks)\b",
+    re.IGNORECASE,
+)
+IGNORE_PROMPT = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|"
+    r"earlier|preceding)\s+(?:instructions?|prompts?|rules?|text)",
+    re.IGNORECASE,
+)
 RATERS = re.compile(
     r"\b(?:evaluator|grader|judge|reviewer|rater|scorer|curator|assistant|AI|model)s?\b",
     re.IGNORECASE,
@@ -80,10 +86,12 @@ def _unless_claimed(claim: re.Match) -> str:
 
 
 def _unless_addressed(sentence: re.Match) -> str:
-    """Nothing for a sentence that asks a rater for a rating or echoes the rubric's praise;
-    any other as it is."""
+    """Nothing for a sentence that rates the text, tells its rater to ignore the prompt, asks a
+    rater for a rating or echoes the rubric's praise; any other as it is."""
     text = sentence.group(0)
-    if RATERS.search(text) and RATING_ASKED.search(text):
+    if RATES_ITSELF.search(text) or IGNORE_PROMPT.search(text):
+        return ""
+    if RATING_ASKED.search(text) and RATERS.search(text):
         return ""
     terms = {t.lower().replace("-", " ") for t in RUBRIC_TERMS.findall(text)}
     return "" if len(terms) >= 3 else text
