@@ -7,9 +7,9 @@ import json
 
 import fsspec
 
-from humpback.inference.backend import Generation, LabelDistribution
+from humpback.inference.backend import Generation, LabelDistribution, Likelihood, Samples
 
-Result = Generation | LabelDistribution
+Result = Generation | Samples | LabelDistribution | Likelihood  # what a read mode returns
 
 
 def model_fingerprint(model_path: str) -> str:
