@@ -59,9 +59,6 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
             self._cache = RequestCache(self.cache_dir, json.dumps(model_key), kind)
         return self._cache
 
-    def infer(self, model: ChatBackend, prompts: list) -> list:
-        return self.task.reads.infer(model, prompts, self.cfg)
-
     def run_inference(
         self,
         batch: Sequence[dict],
@@ -69,18 +66,9 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[PredictionResult]:
         prompts = [element["prompt"] for element in batch]
-        cache = self.cache
-        if cache is None:
-            outputs = self.infer(model, prompts)
-        else:
-            keys = cache.keys(prompts, self.task.reads.parameters(self.cfg))
-            known = cache.get(keys)
-            todo = [i for i, k in enumerate(keys) if k not in known]
-            new = self.infer(model, [prompts[i] for i in todo]) if todo else []
-            fresh = {keys[i]: result for i, result in zip(todo, new, strict=True)}
-            cache.put(fresh)
-            count("cache_hits", len(keys) - len(todo))
-            outputs = [known.get(k) or fresh[k] for k in keys]
+        outputs, hits = self.task.reads.read(model, prompts, self.cfg, self.cache)
+        if self.cache is not None:
+            count("cache_hits", hits)
         return [
             PredictionResult(e, o, self.model_path) for e, o in zip(batch, outputs, strict=True)
         ]

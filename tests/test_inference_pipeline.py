@@ -73,6 +73,24 @@ def test_a_rerun_reads_the_cache_and_a_new_sampling_does_not(tiny_model, tmp_pat
     assert fourth.get("cache_hits", 0) == 0
 
 
+def test_each_draw_is_cached_alone_so_one_more_draw_writes_only_that_one(tiny_model, tmp_path):
+    _segments(tmp_path / "segments", TEXTS[::2])
+    one = RANDOM_TEXT.model_copy(
+        update={"batch_size": 3, "sampling": Sampling(temperature=1.0, max_new_tokens=6)}
+    )
+    two = one.model_copy(update={"samples": 2})
+    cache = str(tmp_path / "cache")
+    first, a = _augment(tiny_model, tmp_path / "segments", tmp_path / "1", one, cache)
+    more, b = _augment(tiny_model, tmp_path / "segments", tmp_path / "2", two, cache)
+    fresh, c = _augment(tiny_model, tmp_path / "segments", tmp_path / "3", two)  # no cache
+    assert first.get("cache_hits", 0) == 0 and more["cache_hits"] == 2  # the first draws
+    written = lambda rows: [sorted([r["instruction"], *r["alternatives"]]) for r in rows]  # noqa: E731
+    assert written(b) == written(c)  # the second draws, written alone, are what both write
+    assert all(r["instruction"] in w for r, w in zip(a, written(b), strict=True))
+    again, _ = _augment(tiny_model, tmp_path / "segments", tmp_path / "4", two, cache)
+    assert again["cache_hits"] == 4
+
+
 def test_likelihood_curation_records_pmi_and_ifd_and_keeps_by_the_rule(tiny_model, tmp_path):
     _segments(tmp_path / "segments", ["Water tomatoes twice a week.", "Soil " * 40, "Sun. " * 30])
     augment = RANDOM_TEXT.model_copy(update={"pmi": True, "sampling": Sampling(max_new_tokens=6)})

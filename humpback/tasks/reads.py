@@ -1,5 +1,6 @@
 """How a task reads a model: a read mode makes the backend call, names what besides the model
-and the prompt decides the result (the request cache's key), and hands `parse` its answer."""
+and the prompt decides the result (the request cache's key), reads through that cache, and
+hands `parse` its answer."""
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from humpback.inference.backend import (
     encode,
     encode_continuation,
 )
+from humpback.inference.request_cache import RequestCache
 from humpback.schemas.config import InferenceConfig
 
 
@@ -35,6 +37,20 @@ class ReadMode(ABC):
         """The prompt's length in tokens."""
         (ids,) = encode(tokenizer, [prompt], 1 << 30)
         return len(ids)
+
+    def read(
+        self, backend: ChatBackend, prompts: list, cfg: InferenceConfig, cache: RequestCache | None
+    ) -> tuple[list, int]:
+        """The results for `prompts`, from `cache` where it holds them, and how many it held."""
+        if cache is None:
+            return self.infer(backend, prompts, cfg), 0
+        keys = cache.keys(prompts, self.parameters(cfg))
+        known = cache.get(keys)
+        todo = [i for i, k in enumerate(keys) if k not in known]
+        new = self.infer(backend, [prompts[i] for i in todo], cfg) if todo else []
+        fresh = {keys[i]: result for i, result in zip(todo, new, strict=True)}
+        cache.put(fresh)
+        return [known.get(k) or fresh[k] for k in keys], len(keys) - len(todo)
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,46 @@ class GenerateSamples(Generate):
 
     def answer(self, result: Samples) -> list[str]:
         return result.texts
+
+    def read(
+        self, backend: ChatBackend, prompts: list, cfg: InferenceConfig, cache: RequestCache | None
+    ) -> tuple[list, int]:
+        """Each draw is cached alone, under the key of a one-draw read with its seed: a run with
+        one more draw writes only that one, and a prompt's missing draws are written together."""
+        if cache is None:
+            return self.infer(backend, prompts, cfg), 0
+        seeded = [_seeded(cfg, cfg.sampling.seed + j) for j in range(self.n)]
+        keys = [cache.keys(prompts, GenerateSamples().parameters(c)) for c in seeded]  # [draw][i]
+        known = cache.get([k for draw in keys for k in draw])
+        texts = [[known[keys[j][i]].texts[0] if keys[j][i] in known else None
+                  for j in range(self.n)] for i in range(len(prompts))]  # fmt: skip
+        errors: list[str | None] = [None] * len(prompts)
+        spans: dict[tuple[int, int], list[int]] = {}  # (first, last + 1) missing draw: prompts
+        for i, row in enumerate(texts):
+            missing = [j for j, text in enumerate(row) if text is None]
+            if missing:
+                spans.setdefault((missing[0], missing[-1] + 1), []).append(i)
+        for (first, end), rows in spans.items():
+            results = GenerateSamples(n=end - first).infer(
+                backend, [prompts[i] for i in rows], seeded[first]
+            )
+            fresh = {}
+            for i, result in zip(rows, results, strict=True):
+                if result.error is not None:
+                    errors[i] = result.error
+                    continue
+                for j, text in enumerate(result.texts, first):
+                    texts[i][j] = text
+                    fresh[keys[j][i]] = Samples(texts=[text])
+            cache.put(fresh)
+        samples = [
+            Samples(error=e) if e else Samples(texts=t) for t, e in zip(texts, errors, strict=True)
+        ]
+        return samples, sum(k in known for draw in keys for k in draw)
+
+
+def _seeded(cfg: InferenceConfig, seed: int) -> InferenceConfig:
+    return cfg.model_copy(update={"sampling": cfg.sampling.model_copy(update={"seed": seed})})
 
 
 @dataclass(frozen=True)
