@@ -61,7 +61,7 @@ _CREDENTIAL = re.compile(
 )
 _NAME = re.compile(r"^[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}$")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
-_DATED_ROW = re.compile(r"^\|[^|]*\b(?:19|20)\d{2}\b[^|]*\|")  # a table row opening with a date
+_DATED_ROW = re.compile(r"^\|[^|]*" + _YEAR.pattern + r"[^|]*\|")  # first cell: a year
 _CONTACT = re.compile(  # e-mail addresses (not @user@server handles) and labelled phones
     r"(?<![@\w.+-])[\w.+-]+@[\w-]+\.[a-z]{2,}\b|\b(?:phone|tel|fax|mobile)\b[.:]?\s*\+?\d",
     re.IGNORECASE,
@@ -94,8 +94,14 @@ def _body_lines(text: str) -> list[str]:
     return lines
 
 
+def _own_words(text: str) -> tuple[str, list[str]]:
+    """The text without what it quotes, and its words in lower case."""
+    plain = _QUOTED.sub(" ", text)
+    return plain, [w.lower() for w in _WORD.findall(plain)]
+
+
 def publisher_voice(text: str) -> bool:
-    words = [w.lower() for w in _WORD.findall(_QUOTED.sub(" ", text))]
+    _, words = _own_words(text)
     if len(words) < MIN_WORDS:
         return False
     publisher = sum(w in _PUBLISHER for w in words) / len(words)
@@ -104,8 +110,7 @@ def publisher_voice(text: str) -> bool:
 
 
 def personal_voice(text: str) -> bool:
-    plain = _QUOTED.sub(" ", text)
-    words = [w.lower() for w in _WORD.findall(plain)]
+    plain, words = _own_words(text)
     if len(words) < MIN_WORDS:
         return False
     mine = sum(w in _SELF for w in words)  # a bare "I" may be a numeral or a symbol
