@@ -66,8 +66,9 @@ class ChatModelHandler(ModelHandler[dict, PredictionResult, ChatBackend]):
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[PredictionResult]:
         prompts = [element["prompt"] for element in batch]
-        outputs, hits = self.task.reads.read(model, prompts, self.cfg, self.cache)
-        if self.cache is not None:
+        cache = self.cache
+        outputs, hits = self.task.reads.read(model, prompts, self.cfg, cache)
+        if cache is not None:
             count("cache_hits", hits)
         return [
             PredictionResult(e, o, self.model_path) for e, o in zip(batch, outputs, strict=True)

@@ -105,9 +105,8 @@ class GenerateSamples(Generate):
             if missing:
                 spans.setdefault((missing[0], missing[-1] + 1), []).append(i)
         for (first, end), rows in spans.items():
-            results = GenerateSamples(n=end - first).infer(
-                backend, [prompts[i] for i in rows], seeded[first]
-            )
+            sampling = seeded[first].sampling
+            results = backend.generate_samples([prompts[i] for i in rows], sampling, end - first)
             fresh = {}
             for i, result in zip(rows, results, strict=True):
                 if result.error is not None:
