@@ -108,7 +108,7 @@ class TransformersBackend:
         """A fresh copy, repeated `batch` times, of the shared tokens' keys and values."""
         if self._prefix is None or self._prefix[0] != shared:
             ids = torch.tensor([shared], device=self.device)
-            self._prefix = (shared, self.model(input_ids=ids, use_cache=True).past_key_values)
+            self._prefix = (shared, self.model(input_ids=ids, use_cache=True).cache)
         cache = copy.deepcopy(self._prefix[1])
         cache.batch_repeat_interleave(batch)
         return cache
@@ -126,7 +126,7 @@ class TransformersBackend:
             "attention_mask": torch.tensor(mask, device=self.device),
         }
         if shared:
-            inputs["past_key_values"] = self._prefix_cache(shared, len(ids))
+            inputs["cache"] = self._prefix_cache(shared, len(ids))
         return inputs
 
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[Generation]:
@@ -180,17 +180,17 @@ class TransformersBackend:
         each row's last computed once and repeated per draw (generate reads the last token,
         whose logits start the draw)."""
         ids, mask = inputs["input_ids"], inputs["attention_mask"]
-        cache = inputs.get("past_key_values")
+        cache = inputs.get("cache")
         if ids.shape[1] - shared > 1:
             positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:-1]
             cache = self.model(input_ids=ids[:, shared:-1], attention_mask=mask[:, :-1],
-                               position_ids=positions, past_key_values=cache,
-                               use_cache=True).past_key_values  # fmt: skip
+                               position_ids=positions, cache=cache,
+                               use_cache=True).cache  # fmt: skip
         repeated = {"input_ids": ids.repeat_interleave(n, 0),
                     "attention_mask": mask.repeat_interleave(n, 0)}  # fmt: skip
         if cache is not None:
             cache.batch_repeat_interleave(n)
-            repeated["past_key_values"] = cache
+            repeated["cache"] = cache
         return repeated
 
     @torch.inference_mode()
@@ -206,7 +206,7 @@ class TransformersBackend:
             input_ids=inputs["input_ids"][:, len(shared) :],
             attention_mask=mask,
             position_ids=positions,
-            past_key_values=inputs.get("past_key_values"),
+            cache=inputs.get("cache"),
             logits_to_keep=keep,
         ).logits
         return logits, inputs["input_ids"]
