@@ -32,13 +32,13 @@ NOT_AN_ANSWER = "not_an_answer"  # the filtered reason of a screened-out segment
 
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
 _PUBLISHER = frozenset({"we", "our", "ours", "us", "we're", "we’re", "we've", "we’ve"})
-_READER = frozenset({"you", "your", "yours", "you're", "you’re", "yourself", "i", "my", "me",
-                     "i'm", "i’m", "i've", "i’ve"})  # fmt: skip
+_YOU = frozenset({"you", "your", "yours", "you're", "you’re", "yourself"})
+_ADDRESSED = _YOU | {"you'll", "you’ll", "you've", "you’ve"}  # the reader, in personal_voice
+# a person, not a publisher: the reader, or a writer speaking for themself (publisher_voice)
+_READER = _YOU | {"i", "my", "me", "i'm", "i’m", "i've", "i’ve"}
 _SELF = frozenset({"my", "me", "mine", "myself", "i'm", "i’m", "i've", "i’ve", "i'd", "i’d",
                    "i'll", "i’ll"})  # fmt: skip
 _I = re.compile(r"\bI\s+[a-z]")  # "I think"; not "Part I", "A = I" (but "Parts I and II")
-_ADDRESSED = frozenset({"you", "your", "yours", "you're", "you’re", "yourself", "you'll",
-                        "you’ll", "you've", "you’ve"})  # fmt: skip
 _ITEM = re.compile(r"^(?:[-*•–]|\d{1,2}[.)])\s")
 _REFERENCE = re.compile(
     r"\b(?:bug|issue|pr|cve)[\s#-]*\d+|#\d{3,}|\d{4,}|[$£€¥]\s?\d|\d{1,2}\s+(?:jan|feb|mar|apr|may"
