@@ -1,3 +1,5 @@
+import warnings
+
 import apache_beam as beam
 import pytest
 from apache_beam.ml.inference.base import RunInference
@@ -123,6 +125,20 @@ def test_samples_read_each_prompt_once_and_write_what_one_call_per_seed_writes(e
     assert all(len(set(s.texts)) > 1 for s in samples)  # three draws, not one three times
     too_long = [[{"role": "user", "content": "soil " * 5000}]]
     assert embedded_backend.generate_samples(too_long, sampling, 2)[0].error == INPUT_TOO_LONG
+
+
+def test_the_key_value_cache_goes_by_its_current_name(embedded_backend):
+    """transformers 5.24 renamed `past_key_values` to `cache` and drops the old name in 5.40:
+    every pass that hands the model a cache (a shared prefix, draws of one reading) or reads
+    one back warns nothing."""
+    prompts = scoring_prompts()[:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        embedded_backend.generate(prompts, Sampling(temperature=0.0, max_new_tokens=3))
+        sampling = Sampling(temperature=1.0, max_new_tokens=3)
+        embedded_backend.generate_samples(prompts, sampling, 2)
+        embedded_backend.likelihood([[(prompts[0], "Soil is dirt."), (prompts[1], "Rain.")]])
+        embedded_backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS)
 
 
 def test_identical_prompts_still_each_get_a_result(embedded_backend):
