@@ -141,6 +141,23 @@ def test_the_key_value_cache_goes_by_its_current_name(embedded_backend):
         embedded_backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS)
 
 
+def test_a_text_asked_again_after_the_same_prompt_is_scored_once(embedded_backend, monkeypatch):
+    prompts = scoring_prompts()
+    soil, rain = (prompts[0], "Soil is a thing."), (prompts[1], "Rain is a thing.")
+    scored, logprobs = [], embedded_backend._logprobs
+
+    def counted(rows: list, shared: list) -> list[float]:
+        scored.extend(rows)
+        return logprobs(rows, shared)
+
+    monkeypatch.setattr(embedded_backend, "_logprobs", counted)
+    both, again = embedded_backend.likelihood([[soil, rain], [rain, soil]])
+    assert len(scored) == 2
+    assert again.logprobs == both.logprobs[::-1] and again.tokens == both.tokens[::-1]
+    (alone,) = embedded_backend.likelihood([[rain]])
+    assert alone.logprobs == pytest.approx(both.logprobs[1:], abs=1e-4)
+
+
 def test_identical_prompts_still_each_get_a_result(embedded_backend):
     prompt = scoring_prompts()[0]
     (alone,) = embedded_backend.label_distribution([prompt], SCORE_PREFIX, SCORE_LABELS)
