@@ -10,6 +10,7 @@ from humpback.inference.backend import INPUT_TOO_LONG, label_tokens, load_backen
 from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import InferenceConfig, Sampling
 from humpback.tasks.backtranslate import Backtranslate, backward_prompt
+from humpback.tasks.reads import LIKELIHOOD
 from humpback.tasks.score import SCORE_LABELS, SCORE_PREFIX, curation_prompt
 
 
@@ -151,7 +152,8 @@ def test_a_text_asked_again_after_the_same_prompt_is_scored_once(embedded_backen
         return logprobs(rows, shared)
 
     monkeypatch.setattr(embedded_backend, "_logprobs", counted)
-    both, again = embedded_backend.likelihood([[soil, rain], [rain, soil]])
+    asked = [[soil, rain], [rain, soil]]
+    both, again = LIKELIHOOD.infer(embedded_backend, asked, InferenceConfig())
     assert len(scored) == 2
     assert again.logprobs == both.logprobs[::-1] and again.tokens == both.tokens[::-1]
     (alone,) = embedded_backend.likelihood([[rain]])

@@ -231,13 +231,8 @@ class TransformersBackend:
         return results
 
     def likelihood(self, requests: list[list[Continuation]]) -> list[Likelihood]:
-        """A text asked again after the same prompt is scored once (the measures ask a held-out
-        answer alone for each probe that pairs it, an instruction alone for each of its own)."""
         encoded = encode_continuations(self.tokenizer, requests)
-        first: dict[tuple, int] = {}  # each continuation's tokens: where they first come
-        scored_at = [first.setdefault((tuple(ids), n), i) for i, (ids, n) in enumerate(encoded)]
-        fits = [ids if len(ids) <= self.cfg.max_input_tokens and scored_at[i] == i else None
-                for i, (ids, _) in enumerate(encoded)]  # fmt: skip
+        fits = [ids if len(ids) <= self.cfg.max_input_tokens else None for ids, _ in encoded]
         # A shared prefix ends before every text's first token, whose logit must be computed.
         heads = [
             ids[: len(ids) - n - 1] for ids, n in encoded if len(ids) <= self.cfg.max_input_tokens
@@ -251,7 +246,6 @@ class TransformersBackend:
                 sums = self._logprobs([encoded[i] for i in rows], shared)
                 for i, score in zip(rows, sums, strict=True):
                     scores[i] = score
-        scores = [scores[i] for i in scored_at]
         return group_likelihoods(requests, scores, [n for _, n in encoded])
 
     @torch.inference_mode()

@@ -2,6 +2,7 @@
 and the prompt decides the result (the request cache's key), reads through that cache, and
 hands `parse` its answer."""
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -153,7 +154,15 @@ class ReadLikelihood(ReadMode):
     result: ClassVar = Likelihood
 
     def infer(self, backend: ChatBackend, prompts: list, cfg: InferenceConfig) -> list:
-        return backend.likelihood(prompts)
+        """Each distinct continuation is scored once, on any backend (the measures ask a
+        held-out answer alone for every probe that pairs it, an instruction alone for each of
+        its probes); an element gets the first error among its continuations."""
+        keys = [[json.dumps(c) for c in prompt] for prompt in prompts]
+        distinct = {k: c for prompt, ks in zip(prompts, keys, strict=True)
+                    for k, c in zip(ks, prompt, strict=True)}  # fmt: skip
+        scored = dict(zip(distinct, backend.likelihood([[c] for c in distinct.values()]),
+                          strict=True))  # fmt: skip
+        return [_joined([scored[k] for k in ks]) for ks in keys]
 
     def parameters(self, cfg: InferenceConfig) -> dict:
         return {"backend": cfg.backend, "likelihood": True}
@@ -164,6 +173,13 @@ class ReadLikelihood(ReadMode):
     def tokens(self, tokenizer: Any, prompt) -> int:
         """The longest of its continuations, prompt and text."""
         return max(len(encode_continuation(tokenizer, p, t)[0]) for p, t in prompt)
+
+
+def _joined(parts: list[Likelihood]) -> Likelihood:
+    """One element's result from its continuations' results: the first error, if any."""
+    if error := next((p.error for p in parts if p.error), None):
+        return Likelihood(error=error)
+    return Likelihood([p.logprobs[0] for p in parts], [p.tokens[0] for p in parts])
 
 
 GENERATE = Generate()
