@@ -76,6 +76,8 @@ class ParseAnswers(beam.DoFn):
     def process(self, result: PredictionResult):
         record = result.example["record"]
         parsed, input_id = self.task.outcome(record, result.inference), self.task.input_id(record)
+        for name in self.task.counted(parsed):
+            count(name)
         if isinstance(parsed, Filtered):
             yield from _filtered(self.stage, self.task, record, parsed)
             return

@@ -70,13 +70,15 @@ class Segment(Record):
 class Candidate(Segment):
     """A segment with its generated instruction; `pmi`: how much the segment raises the
     instruction's likelihood under M_yx, in nats per instruction token; `alternatives`: the
-    other well-formed instructions M_yx wrote for it (`augment.samples`), not chosen."""
+    other well-formed instructions M_yx wrote for it (`augment.samples`), not chosen;
+    `dropped`: why each of its other draws was dropped (`filtered` reasons)."""
 
     shard: ClassVar[str] = "candidates"
     instruction: str
     backward_model: str
     pmi: float | None = None
     alternatives: list[str] = []
+    dropped: list[str] = []
 
 
 class Scored(Candidate):

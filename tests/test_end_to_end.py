@@ -58,6 +58,13 @@ def test_every_stage_completes_and_its_counts_reconcile(finished_run):
     seed = found["seed"]["counts"]
     assert seed["out"] == 16 and seed["detail"]["held_out"] == 4
     assert found["augment"]["counts"]["in"] == found["segment"]["counts"]["out"] > 0
+    augment = found["augment"]["counts"]
+    screened = augment["filtered"].get("not_an_answer", 0)
+    asked = augment["in"] - augment["dead_lettered"] - screened
+    draws = found["augment"]["metrics"]["draws"]  # every draw: kept, an alternative or dropped
+    dropped = sum(v for k, v in augment["detail"].items() if k.startswith("dropped_draw:"))
+    assert draws % asked == 0 and augment["out"] + sum(augment["filtered"].values()) - screened \
+        + dropped <= draws
     curate = found["curate_1"]["counts"]
     assert curate["in"] == found["augment"]["counts"]["out"]
     assert found["train_1"]["metrics"]["curated_examples"] == curate["out"] > 0

@@ -4,11 +4,13 @@ import json
 
 import pytest
 
-from humpback.schemas.config import DemonstrationsConfig
+from humpback.run.stages import augment_metrics
+from humpback.schemas.config import AugmentConfig, DemonstrationsConfig
 from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate
 from humpback.tasks.demonstrations import Demonstrations, choose_demonstrations
 from humpback.tasks.instruction_form import form_problem
-from humpback.tasks.task import Filtered
+from humpback.tasks.seed_phrases import SeedPhrases
+from humpback.tasks.task import Filtered, ModelStep
 
 
 @pytest.mark.parametrize(
@@ -87,8 +89,10 @@ def test_of_several_answers_the_well_formed_distinct_ones_are_kept_the_first_lea
     assert kept["instruction"] == "How do I grow tomatoes?"
     assert kept["alternatives"] == ["When should I water tomato plants?"]
     assert task.reads.n == 4
+    assert kept["dropped"] == ["about_the_response"]  # the first draw, by its reason
     dropped = task.parse(segment, ["This response explains tomatoes.", "The text is good."])
-    assert dropped == Filtered("about_the_response", "This response explains tomatoes.")
+    assert dropped == Filtered("about_the_response", "This response explains tomatoes.",
+                               also=("about_the_response",))  # fmt: skip
 
 
 def test_demonstrations_are_well_formed_short_and_drawn_per_segment():
@@ -133,3 +137,37 @@ def test_an_instruction_that_borrows_a_shown_demonstrations_topic_is_filtered():
     assert task.parse(about_wyrms, [borrowed])["instruction"] == borrowed
     unchecked = Backtranslate("m", Demonstrations(pool, 1, "shortest"), check_borrow=False)
     assert unchecked.parse(segment, [borrowed])["instruction"] == borrowed
+
+
+def test_an_instruction_that_takes_a_phrase_of_a_training_instruction_is_filtered():
+    seed = SeedPhrases.of(["I am writing a short paper about revolutionary weapons in both world "
+                           "wars. Write some headings.", "How do I water tomatoes?"])  # fmt: skip
+    task = Backtranslate("m", seed_phrases=seed)
+    segment = _segment("Mastodon servers moderate their own users: pick one whose rules you like.")
+    borrowed = "I am writing a short paper about Mastodon. What are some ideas?"
+    assert task.parse(segment, [borrowed]) == Filtered("borrows_seed", borrowed)
+    own = "How do I choose a Mastodon server?"
+    assert task.parse(segment, [own])["instruction"] == own
+    # of two draws the other is the instruction; each dropped draw is counted by its reason
+    both = task.parse(segment, [borrowed, own])
+    assert both["instruction"] == own and both["dropped"] == ["borrows_seed"]
+    assert task.counted(both) == ["dropped_draw:borrows_seed"]
+    neither = task.parse(segment, [borrowed, "Wow, Mastodon."])
+    assert neither == Filtered("borrows_seed", borrowed, also=("not_a_request",))
+    assert task.counted(neither) == ["dropped_draw:not_a_request"]
+    # the words apart are no phrase, and a phrase the segment holds is its own
+    assert task.parse(segment, ["Is a paper on Mastodon short?"])["instruction"]
+    paper = {**segment, "text": "A short paper on Mastodon's moderation, in four pages."}
+    assert task.parse(paper, [borrowed])["instruction"] == borrowed
+    unchecked = Backtranslate("m", seed_phrases=seed, check_borrow=False)
+    assert unchecked.parse(segment, [borrowed])["instruction"] == borrowed
+
+
+def test_the_borrow_rate_counts_every_draw_the_checks_dropped():
+    step = ModelStep(Backtranslate("m", samples=2), "m", AugmentConfig())
+    counts = {"in": 11, "dead_lettered": 1, "filtered:not_an_answer": 2,  # no draw written
+              "filtered:borrows_seed": 1, "dropped_draw:borrows_seed": 2,
+              "dropped_draw:not_a_request": 1}  # fmt: skip
+    found = augment_metrics([step], counts)
+    assert found["draws"] == 16 and found["borrowed_draws"] == {"demonstration": 0, "seed": 3}
+    assert found["borrow_rate"] == round(3 / 16, 4)

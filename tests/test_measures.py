@@ -3,9 +3,10 @@
 import json
 
 from humpback.measures.boilerplate import boilerplate_answers, page_boilerplate
-from humpback.measures.method import instruction_form, measure, probe_pairs
+from humpback.measures.method import instruction_form, measure, probe_pairs, seed_borrow
 from humpback.schemas.config import RunConfig
 from humpback.tasks.demonstrations import Demonstrations
+from humpback.tasks.seed_phrases import SeedPhrases
 
 HELDOUT = [{"id": f"h{i}", "instruction": f"How do I do task {i}?",
             "output": f"Do task {i} in {i} steps."} for i in range(6)]  # fmt: skip
@@ -63,8 +64,9 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
         "measure": config.measure.model_copy(update={"judged": str(judged)}),
         "curate": config.curate.model_copy(update={"mode": "likelihood"})})  # fmt: skip
     scorers = {"M0": tiny_model, "M1": tiny_model}
+    seed = SeedPhrases.of(["How do I do a hard task quickly?"])
     found = measure(config, HELDOUT, demos, tiny_model, tiny_model, scorers, boilerplate,
-                    say=lambda _: None)  # fmt: skip
+                    say=lambda _: None, seed=seed)  # fmt: skip
     # curate reads no rubric in likelihood mode: later scorers are measured by their IFD alone
     assert set(found["curators"]) == {"pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)",
                                       "ifd (M1)"}  # fmt: skip
@@ -84,6 +86,8 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
         "not_an_answer_caught": 0,
         "not_an_answer": 2,
     }
+    assert found["seed_borrow"] == {"dropped": {}, "usable_lost": 0, "usable": 2,
+                                    "borrowed_caught": 0, "borrowed": 0}  # fmt: skip
     base = found["backward_fidelity"]["base"]
     assert base == {**found["backward_fidelity"]["M_yx"]}  # the same model, the same figures
     assert base["logprob_per_token"] < 0 and 0 <= base["rouge_l"] <= 1 and -1 <= base["cosine"] <= 1
@@ -109,3 +113,18 @@ def test_the_papers_rubric_is_measured_only_when_asked_if_curate_reads_none(tiny
     found = measure(config, HELDOUT[:3], Demonstrations((), 0), tiny_model, tiny_model,
                     {"M0": tiny_model}, [], say=lambda _: None)  # fmt: skip
     assert set(found["curators"]) == {"pmi (M_yx)", "ifd (M0)"}
+
+
+def test_the_training_phrase_check_on_judged_pairs_counts_its_drops_by_label():
+    seed = SeedPhrases.of(["Generate titles for a short story about a fantasy kingdom.",
+                           "How do I bake bread?"])  # fmt: skip
+    judged = [
+        {"instruction": "Write a short story about Mastodon.", "label": "B",
+         "segment": "Mastodon is a social network run on many servers."},
+        {"instruction": "How do I pick a Mastodon server?", "label": "A",
+         "segment": "Pick a server whose rules you like."},
+        {"instruction": "Write a short story about a robot.", "label": "A",
+         "segment": "A short story: the robot woke before dawn."},
+    ]  # fmt: skip
+    assert seed_borrow(judged, seed) == {"dropped": {"B": 1}, "usable_lost": 0, "usable": 2,
+                                         "borrowed_caught": 1, "borrowed": 1}  # fmt: skip

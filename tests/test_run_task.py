@@ -36,6 +36,9 @@ class IsAboutPlants(Task):
             return Rejected("refused_by_task", record["text"])
         return Verdict(id=record["id"], p_yes=answer[0]).model_dump()
 
+    def counted(self, outcome) -> list[str]:
+        return ["confident"] if isinstance(outcome, dict) and outcome["p_yes"] > 0 else []
+
 
 def test_a_new_task_needs_no_change_to_the_transform(tiny_model, tmp_path):
     texts = ["Water tomatoes twice a week.", "refuse this one", "Prune roses in March."]
@@ -46,6 +49,7 @@ def test_a_new_task_needs_no_change_to_the_transform(tiny_model, tmp_path):
     task_pipeline.build(pipeline, "judge", records, [step], str(tmp_path), total=3)
     counts = run_and_count(pipeline)
     assert counts["in"] == 3 and counts["dead_lettered"] == 1
+    assert counts["confident"] == 2  # the task's own counters, from each outcome
     verdicts = sorted(load_rows(f"{tmp_path}/verdicts-*.parquet"), key=lambda v: v["id"])
     assert [v["id"] for v in verdicts] == ["r0", "r2"]
     assert all(0 <= v["p_yes"] <= 1 for v in verdicts)

@@ -31,6 +31,7 @@ from humpback.tasks.demonstrations import Demonstrations
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
 from humpback.tasks.score import Score
+from humpback.tasks.seed_phrases import NO_SEED_PHRASES, SeedPhrases
 from humpback.tasks.task import Filtered, Task, run_in_process
 
 
@@ -83,6 +84,16 @@ def answer_screen(judged: list[dict]) -> dict:
     return {"dropped": dict(dropped.most_common()), "usable_lost": dropped["A"],
             "usable": labels["A"], "not_an_answer_caught": dropped["N"],
             "not_an_answer": labels["N"]}  # fmt: skip
+
+
+def seed_borrow(judged: list[dict], seed: SeedPhrases) -> dict:
+    """What the check for training phrases (`borrows_seed`) drops of the judged pairs, by their
+    reader's label: usable ones lost (A) against the ones that borrowed a seed topic (B)."""
+    labels = Counter(p["label"] for p in judged)
+    dropped = Counter(p["label"] for p in judged if seed.borrowed(p["instruction"], p["segment"]))
+    return {"dropped": dict(dropped.most_common()), "usable_lost": dropped["A"],
+            "usable": labels["A"], "borrowed_caught": dropped["B"],
+            "borrowed": labels["B"]}  # fmt: skip
 
 
 def as_segment(key: str, answer: str) -> dict:
@@ -282,6 +293,7 @@ def measure(
     scorers: dict[str, str],
     boilerplate: list[str],
     say=print,
+    seed: SeedPhrases = NO_SEED_PHRASES,
 ) -> dict:
     """Every measure of the method on `heldout` (and on the judged pairs, where configured);
     models are loaded one at a time, and each curator scores probes and judged pairs at once."""
@@ -326,6 +338,7 @@ def measure(
     if judged:
         result["judged_pairs"] = dict(Counter(p["label"] for p in judged))
         result["answer_screen"] = answer_screen(judged)
+        result["seed_borrow"] = seed_borrow(judged, seed)
         result["curators_judged"] = {name: discrimination(judged, s[split:], k[split:])
                                      for name, (s, k) in scores.items()}  # fmt: skip
     return result

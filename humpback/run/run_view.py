@@ -128,8 +128,17 @@ class RunView:
         augment = self.metrics("augment") or {}
         if "borrow_rate" in augment:
             note += (
-                "Augment instructions that borrow a demonstration's topic: "
-                f"{fmt(augment['borrow_rate'])}. "
+                "Augment instructions (every draw) that borrowed a demonstration's topic or a "
+                f"phrase of M_yx's training instructions, dropped: {fmt(augment['borrow_rate'])} "
+                f"({augment.get('borrowed_draws', {})} of {augment.get('draws')}). "
+            )
+        borrow = m.get("seed_borrow")
+        if borrow:
+            note += (
+                f"The training-phrase check drops {borrow['borrowed_caught']} of the "
+                f"{borrow['borrowed']} judged pairs that borrowed a topic and "
+                f"{borrow['usable_lost']} of the {borrow['usable']} usable ones "
+                f"(all drops by label: {borrow['dropped']}). "
             )
         screen = m.get("answer_screen")
         if screen:

@@ -49,6 +49,7 @@ from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations, cho
 from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
 from humpback.tasks.rewrite import Rewrite, Rewritten
 from humpback.tasks.score import Score
+from humpback.tasks.seed_phrases import NO_SEED_PHRASES, SeedPhrases
 from humpback.tasks.task import ModelStep
 
 SEED = Ref("seed", SeedPair)
@@ -293,13 +294,19 @@ def demonstrations(run: StageRun) -> Demonstrations:
     return choose_demonstrations(load_rows(run.inputs["seed"]), cfg)
 
 
+def seed_phrases(run: StageRun) -> SeedPhrases:
+    """The phrases of the instructions M_yx trained on (none in a job built offline)."""
+    if run.offline:
+        return NO_SEED_PHRASES
+    return SeedPhrases.of([p["instruction"] for p in load_rows(run.inputs["seed"])])
+
+
 def augment_steps(run: StageRun) -> list[ModelStep]:
     """M_yx writes each segment's instruction after the demonstrations, then reads its PMI."""
     cfg, model = run.config.augment, run.inputs["model"]
     shown = demonstrations(run)
-    task = Backtranslate(
-        model, shown, cfg.check_form, cfg.check_borrow, cfg.check_answer, cfg.samples
-    )
+    task = Backtranslate(model, shown, cfg.check_form, cfg.check_borrow, cfg.check_answer,
+                         cfg.samples, seed_phrases(run))  # fmt: skip
     steps = [ModelStep(task, model, cfg)]
     if cfg.pmi:
         steps.append(ModelStep(InstructionPMI(shown), model, cfg))
@@ -307,14 +314,20 @@ def augment_steps(run: StageRun) -> list[ModelStep]:
 
 
 def augment_metrics(steps: list[ModelStep], counts: Mapping[str, int]) -> dict:
-    """The demonstrations shown, and the share of written instructions that borrowed one."""
-    shown = steps[0].task.demonstrations
+    """The demonstrations shown, and the share of the instructions M_yx wrote (every draw) that
+    borrowed from a demonstration or from its training instructions, dropped at the source."""
+    task = steps[0].task
+    shown = task.demonstrations
     pool = {"pool": len(shown.pool), "count": shown.count, "choose": shown.choose}
-    written = counts.get("in", 0) - counts.get("dead_lettered", 0)
-    written -= counts.get(f"filtered:{NOT_AN_ANSWER}", 0)  # screened out: no instruction written
-    borrowed = counts.get("filtered:borrows_demonstration", 0)
-    rate = round(borrowed / written, 4) if written else None
-    return {"demonstrations": pool, "borrow_rate": rate}
+    asked = counts.get("in", 0) - counts.get("dead_lettered", 0)
+    asked -= counts.get(f"filtered:{NOT_AN_ANSWER}", 0)  # screened out: no instruction written
+    borrowed = {source: counts.get(f"filtered:borrows_{source}", 0)
+                + counts.get(f"dropped_draw:borrows_{source}", 0)
+                for source in ("demonstration", "seed")}  # fmt: skip
+    written = asked * task.samples
+    rate = round(sum(borrowed.values()) / written, 4) if written else None
+    return {"demonstrations": pool, "borrow_rate": rate, "borrowed_draws": borrowed,
+            "draws": written}  # fmt: skip
 
 
 def curate_steps(run: StageRun, t: int) -> list[ModelStep]:
@@ -365,6 +378,7 @@ def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:
             {name: local_copy(run.inputs[name]) for name in scorers},
             boilerplate_answers(cfg.boilerplate) if cfg.boilerplate else [],
             say=lambda line: print(f"[humpback] {line}", flush=True),
+            seed=seed_phrases(run),
         ),
     }
     write_text(f"{run.folder}/measures.json", json.dumps(measures, indent=1))

@@ -5,15 +5,16 @@ Seed pairs may precede it as demonstrations (earlier turns of the same request, 
 their instructions), which turns a small model's replies from summaries into requests; they are
 chosen per segment (`demonstrations`). M_yx writes `samples` answers per segment; each is kept
 up to its first question (`first_request`); one that is not a well-formed instruction is dropped
-with its reason (`instruction_form`), and one that takes a shown demonstration's topic as
-`borrows_demonstration`. The first that remains is the instruction, the others its
-alternatives (the PMI step keeps the likeliest); a segment none remains for is dropped with its
-first answer's reason. A segment that can answer no request (`answer_screen`) is dropped as
-`not_an_answer` before the model is asked.
+with its reason (`instruction_form`), one that takes a shown demonstration's topic as
+`borrows_demonstration`, and one that takes a phrase of M_yx's training instructions that its
+segment does not hold as `borrows_seed` (`seed_phrases`). The first that remains is the
+instruction, the others its alternatives (the PMI step keeps the likeliest); a segment none
+remains for is dropped with its first answer's reason. A segment that can answer no request
+(`answer_screen`) is dropped as `not_an_answer` before the model is asked.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from humpback.inference.backend import Messages
@@ -22,6 +23,7 @@ from humpback.tasks.answer_screen import NOT_AN_ANSWER, not_an_answer
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.reads import GenerateSamples, ReadMode
+from humpback.tasks.seed_phrases import NO_SEED_PHRASES, SeedPhrases
 from humpback.tasks.task import Filtered, Rejected, Task
 
 BACKWARD_REQUEST = (
@@ -76,6 +78,7 @@ class Backtranslate(Task):
     check_borrow: bool = True
     check_answer: bool = True
     samples: int = 1
+    seed_phrases: SeedPhrases = NO_SEED_PHRASES  # of the instructions M_yx trained on
     record: ClassVar = Candidate
 
     @property
@@ -93,10 +96,21 @@ class Backtranslate(Task):
     def parse(self, segment: dict, answers: list[str]) -> dict | Rejected | Filtered:
         outcomes = [self._instruction(segment, answer) for answer in answers]
         kept = list(dict.fromkeys(o for o in outcomes if isinstance(o, str)))
+        dropped = [o.reason for o in outcomes if isinstance(o, Filtered)]
         if not kept:
-            return outcomes[0]
-        return Candidate(**segment, instruction=kept[0], alternatives=kept[1:],
+            first = outcomes[0]
+            return replace(first, also=tuple(dropped[1:])) if isinstance(first, Filtered) else first
+        return Candidate(**segment, instruction=kept[0], alternatives=kept[1:], dropped=dropped,
                          backward_model=self.backward_model).model_dump()  # fmt: skip
+
+    def counted(self, outcome) -> list[str]:
+        """`dropped_draw:<reason>` for each draw dropped besides a dropped segment's first (its
+        reason is the segment's): with `filtered:<reason>`, every draw's reason is counted."""
+        if isinstance(outcome, Filtered):
+            return [f"dropped_draw:{reason}" for reason in outcome.also]
+        if isinstance(outcome, dict):
+            return [f"dropped_draw:{reason}" for reason in outcome["dropped"]]
+        return []
 
     def _instruction(self, segment: dict, answer: str) -> str | Rejected | Filtered:
         """One answer's instruction, or why it is none."""
@@ -107,8 +121,9 @@ class Backtranslate(Task):
             problem = form_problem(instruction, segment["text"], BACKWARD_REQUEST)
             if problem:
                 return Filtered(problem, instruction)
-        if self.check_borrow and self.demonstrations.borrows(
-            instruction, segment["text"], segment["id"]
-        ):
-            return Filtered("borrows_demonstration", instruction)
+        if self.check_borrow:
+            if self.demonstrations.borrows(instruction, segment["text"], segment["id"]):
+                return Filtered("borrows_demonstration", instruction)
+            if self.seed_phrases.borrowed(instruction, segment["text"]):
+                return Filtered("borrows_seed", instruction)
         return instruction

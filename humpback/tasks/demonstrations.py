@@ -30,7 +30,7 @@ BORROW_MIN = 2  # content words taken from one demonstration, not found in the s
 
 
 @cache
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     return PorterStemmer().stem(word)
 
 
@@ -38,7 +38,7 @@ def content_stems(text: str, common: frozenset[str] = frozenset()) -> set[str]:
     """The stems of the words of `text` that can carry a topic: three letters or more, not a
     question word or request verb, not `common`."""
     words = {w for w in _WORD.findall(text.lower()) if w not in QUESTION_WORDS}
-    return {s for s in map(_stem, words - REQUEST_VERBS) if s not in common}
+    return {s for s in map(stem, words - REQUEST_VERBS) if s not in common}
 
 
 def common_stems(instructions: list[str]) -> frozenset[str]:

@@ -28,6 +28,7 @@ class Filtered:
     reason: str
     raw: str = ""
     record: dict | None = None
+    also: tuple[str, ...] = ()  # why the task's other answers for the input were dropped too
 
 
 Outcome = dict | Rejected | Filtered
@@ -44,6 +45,10 @@ class Task(ABC):
     def screen(self, record: dict) -> Filtered | None:
         """Why `record` is dropped before any model call, or None (the default) to ask."""
         return None
+
+    def counted(self, outcome: "Outcome") -> list[str]:
+        """Counters an outcome adds to the stage's (none by default)."""
+        return []
 
     def input_id(self, record: dict) -> str:
         """What names an input in its dead letter or filtered row."""

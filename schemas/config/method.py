@@ -35,7 +35,8 @@ class AugmentConfig(InferenceConfig):
     check_borrow: bool = Field(
         True,
         description="drop instructions that take a shown demonstration's topic: content words "
-        "of its instruction that the segment lacks (filtered:borrows_demonstration)",
+        "of its instruction that the segment lacks (filtered:borrows_demonstration); or a phrase "
+        "of an instruction M_yx trained on whose words the segment lacks (filtered:borrows_seed)",
     )
     check_answer: bool = Field(
         True,
