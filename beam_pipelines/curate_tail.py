@@ -2,7 +2,8 @@
 as SFT rows.
 
 The rubric keeps a score >= k; the likelihood thresholds keep a PMI >= min_pmi (recorded by
-augment) and an IFD <= max_ifd under the scorer; `combined` asks for both.
+augment), an IFD <= max_ifd under the scorer and, where set, an instruction's embedding cosine
+with its segment's opening >= min_similarity; `combined` asks for both.
 """
 
 import apache_beam as beam
@@ -13,6 +14,7 @@ from humpback.beam_pipelines.task_pipeline import Tail
 from humpback.schemas.config import CurateConfig, TagsConfig
 from humpback.schemas.records import SFTExample
 from humpback.tasks.eval_overlap import EvalOverlap
+from humpback.tasks.similarity import instruction_similarity
 from humpback.tasks.tags import tagged
 
 
@@ -22,7 +24,10 @@ def keep_passing(cfg: CurateConfig, overlap: EvalOverlap | None = None):
     def keep(scored: dict) -> bool:
         if scored["score"] is not None:
             count(f"score:{scored['score']}")
-        reason = cfg.why_dropped(scored["score"], scored["pmi"], scored["ifd"])
+        similarity = None
+        if cfg.uses_likelihood and cfg.min_similarity is not None:
+            similarity = instruction_similarity(scored["instruction"], scored["text"])
+        reason = cfg.why_dropped(scored["score"], scored["pmi"], scored["ifd"], similarity)
         if reason is None and overlap is not None and overlap(scored["instruction"]):
             reason = "eval_overlap"
         count(f"filtered:{reason}" if reason else "out")

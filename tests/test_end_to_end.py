@@ -91,7 +91,8 @@ def test_the_measures_cover_every_scorer_on_the_held_out_pairs(finished_run):
     assert metrics["backward_fidelity"]["M_yx"]["logprob_per_token"] < 0
     curators = metrics["curators"]
     # one iteration: M0 scores curate_1; M1, the final model, scores nothing
-    assert set(curators) == {"pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)"}
+    assert set(curators) == {"pmi (M_yx)", "similarity (embedding)", "rubric (M0)", "ifd (M0)",
+                             "combined (M0)"}
     assert all(0 <= c["auc_mismatched"] <= 1 and c["pairs"] == 16 for c in curators.values())
     assert (
         metrics["instruction_form"]["instructions"]

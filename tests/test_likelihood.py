@@ -2,10 +2,12 @@
 
 import pytest
 
+from humpback.beam_pipelines.curate_tail import keep_passing
 from humpback.inference.transformers_backend import TransformersBackend
 from humpback.measures.ranking import auc, percentile_ranks, precision_recall
 from humpback.schemas.config import ConfigError, CurateConfig, InferenceConfig, load_config
 from humpback.tasks.likelihood import ifd, ifd_from, pmi, pmi_from
+from humpback.tasks.similarity import instruction_similarity
 
 DEMOS = (
     ("How cold is Antarctica?", "About -57 C inland in winter; the coast is milder."),
@@ -50,6 +52,26 @@ def test_the_keep_rule_of_each_mode():
     assert CurateConfig(mode="likelihood", max_ifd=0.7).why_dropped(**row) == "above_max_ifd"
     assert CurateConfig(mode="combined", k=3, min_pmi=0.2).why_dropped(**row) is None
     assert CurateConfig(mode="combined", k=4, min_pmi=0.2).why_dropped(**row) == "below_k"
+    near = CurateConfig(mode="likelihood", min_pmi=0.2, min_similarity=0.45)
+    assert near.why_dropped(**row, similarity=0.5) is None
+    assert near.why_dropped(**row, similarity=0.3) == "below_min_similarity"
+    assert near.why_dropped(**row) == "below_min_similarity"  # not measured: not kept
+    assert CurateConfig(mode="logprobs", k=3, min_similarity=0.45).why_dropped(**row) is None
+
+
+def test_curation_by_similarity_keeps_an_instruction_near_its_segments_opening():
+    text = ("Tomato plants need six to eight hours of sun a day. Water them deeply twice a week "
+            "at the base of the plant, and mulch to keep the soil moist. ") * 8  # fmt: skip
+    asked = instruction_similarity("How often should I water my tomato plants?", text)
+    other = instruction_similarity("I am writing a paper about Mastodon servers. Any ideas?", text)
+    assert -1 <= other < asked <= 1
+    # only the opening counts: what follows it changes nothing
+    assert instruction_similarity("How do I grow tomatoes?", text + "Mastodon " * 200) \
+        == pytest.approx(instruction_similarity("How do I grow tomatoes?", text))
+    keep = keep_passing(CurateConfig(mode="likelihood", min_pmi=0.0, min_similarity=0.3))
+    row = {"score": None, "pmi": 1.0, "ifd": 0.9, "text": text}
+    assert keep({**row, "instruction": "How often should I water my tomato plants?"})
+    assert not keep({**row, "instruction": "What are the best Mastodon servers for a hotel?"})
 
 
 def test_likelihood_modes_need_a_backend_that_reads_prompt_log_probabilities(tmp_path):

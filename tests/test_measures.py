@@ -68,8 +68,8 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
     found = measure(config, HELDOUT, demos, tiny_model, tiny_model, scorers, boilerplate,
                     say=lambda _: None, seed=seed)  # fmt: skip
     # curate reads no rubric in likelihood mode: later scorers are measured by their IFD alone
-    assert set(found["curators"]) == {"pmi (M_yx)", "rubric (M0)", "ifd (M0)", "combined (M0)",
-                                      "ifd (M1)"}  # fmt: skip
+    assert set(found["curators"]) == {"pmi (M_yx)", "similarity (embedding)", "rubric (M0)",
+                                      "ifd (M0)", "combined (M0)", "ifd (M1)"}  # fmt: skip
     assert found["curators"]["ifd (M1)"] == found["curators"]["ifd (M0)"]  # the same model
     assert found["probe_pairs"] == {
         "true": 6,
@@ -112,7 +112,7 @@ def test_the_papers_rubric_is_measured_only_when_asked_if_curate_reads_none(tiny
     )  # fmt: skip
     found = measure(config, HELDOUT[:3], Demonstrations((), 0), tiny_model, tiny_model,
                     {"M0": tiny_model}, [], say=lambda _: None)  # fmt: skip
-    assert set(found["curators"]) == {"pmi (M_yx)", "ifd (M0)"}
+    assert set(found["curators"]) == {"pmi (M_yx)", "similarity (embedding)", "ifd (M0)"}
 
 
 def test_the_training_phrase_check_on_judged_pairs_counts_its_drops_by_label():

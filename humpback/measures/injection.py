@@ -17,6 +17,7 @@ from humpback.measures.method import (
     pmi_scores,
     probe_candidates,
     rubric_scores,
+    similarities,
 )
 from humpback.schemas.config import CurateConfig
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations
@@ -57,9 +58,10 @@ def injection_measures(
         rubric = rubric_scores(scorer, probes, cfg)
         pmis = pmi_scores(backward, probes, demonstrations, cfg)
         ifds = ifd_scores(scorer, probes, cfg)
+        sims = similarities(probes)
         for mode in MODES:
             scores = written if mode == "generate" else [r and r[0] for r in rubric]
-            kept = kept_by(cfg.model_copy(update={"mode": mode}), scores, pmis, ifds)
+            kept = kept_by(cfg.model_copy(update={"mode": mode}), scores, pmis, ifds, sims)
             row = {"n": len(rows), "accepted": _mean(kept)}
             if mode == "generate":
                 row |= {"mean_score": _mean(written), "unparsed": written.count(None)}

@@ -32,6 +32,7 @@ from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
 from humpback.tasks.score import Score
 from humpback.tasks.seed_phrases import NO_SEED_PHRASES, SeedPhrases
+from humpback.tasks.similarity import instruction_similarity
 from humpback.tasks.task import Filtered, Task, run_in_process
 
 
@@ -231,21 +232,28 @@ def _round(value):
     return round(value, 4) if isinstance(value, float) else value
 
 
-def kept_by(rule: CurateConfig, scores: list, pmis: list, ifds: list) -> list[bool]:
+def kept_by(rule: CurateConfig, scores: list, pmis: list, ifds: list,
+            similarities: list) -> list[bool]:  # fmt: skip
     """The curate stage's keep rule, for each candidate; one it could not score is not kept."""
     return [(s is not None or not rule.rubric) and (f is not None or not rule.uses_likelihood)
-            and rule.why_dropped(s, p, f) is None
-            for s, p, f in zip(scores, pmis, ifds, strict=True)]  # fmt: skip
+            and rule.why_dropped(s, p, f, c) is None
+            for s, p, f, c in zip(scores, pmis, ifds, similarities, strict=True)]  # fmt: skip
 
 
-def curator_scores(rubric: list | None, ifds: list, pmis: list, cfg: CurateConfig) -> dict:
-    """Each curator's (score, kept) per pair from the scorer's rubric and IFD and M_yx's PMI
-    (None where not scored): the rubric's expected score, the IFD (negated: higher is better)
-    and their combination with the PMI (mean percentile rank), each with its mode's keep rule;
-    the IFD alone when the rubric was not read (`rubric` None)."""
+def similarities(pairs: list[dict]) -> list[float]:
+    """Each pair's instruction against its answer's opening, as curate's keep rule reads it."""
+    return [instruction_similarity(p["instruction"], p["answer"]) for p in pairs]
+
+
+def curator_scores(rubric: list | None, ifds: list, pmis: list, sims: list,
+                   cfg: CurateConfig) -> dict:  # fmt: skip
+    """Each curator's (score, kept) per pair from the scorer's rubric and IFD, M_yx's PMI and the
+    embedding similarity (None where not scored): the rubric's expected score, the IFD (negated:
+    higher is better) and their combination with the PMI (mean percentile rank), each with its
+    mode's keep rule; the IFD alone when the rubric was not read (`rubric` None)."""
     ifd = ([None if f is None else -f for f in ifds],
            kept_by(cfg.model_copy(update={"mode": "likelihood"}), [None] * len(ifds), pmis,
-                   ifds))  # fmt: skip
+                   ifds, sims))  # fmt: skip
     if rubric is None:
         return {"ifd": ifd}
     n = len(rubric)
@@ -253,7 +261,7 @@ def curator_scores(rubric: list | None, ifds: list, pmis: list, cfg: CurateConfi
 
     def kept(mode: str) -> list[bool]:
         return kept_by(cfg.model_copy(update={"mode": mode}), [r and r[0] for r in rubric],
-                       pmis, ifds)  # fmt: skip
+                       pmis, ifds, sims)  # fmt: skip
 
     scored = [i for i in range(n) if None not in (expected[i], pmis[i], ifds[i])]
     combined: list[float | None] = [None] * n
@@ -314,6 +322,8 @@ def measure(
         del backend
         gc.collect()
     scores = {"pmi (M_yx)": (pmis, [p is not None and p >= config.curate.min_pmi for p in pmis])}
+    sims, floor = similarities(pairs), config.curate.min_similarity
+    scores["similarity (embedding)"] = (sims, [floor is None or s >= floor for s in sims])
     for i, (name, path) in enumerate(scorers.items()):
         reads_rubric = config.curate.rubric is not None or (i == 0 and cfg.paper_rubric)
         why = "" if reads_rubric else " (IFD: curate reads no rubric)"
@@ -323,7 +333,7 @@ def measure(
         rubrics = rubric_scores(backend, pairs, cfg) if reads_rubric else None
         del backend
         gc.collect()
-        for kind, value in curator_scores(rubrics, ifds, pmis, config.curate).items():
+        for kind, value in curator_scores(rubrics, ifds, pmis, sims, config.curate).items():
             scores[f"{kind} ({name})"] = value
     split = len(probes)
     result = {

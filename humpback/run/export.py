@@ -152,6 +152,8 @@ def _curation(curate: dict, config: RunConfig, t: int) -> str:
             "likelihood": f"PMI >= {cur.min_pmi} and IFD <= {cur.max_ifd}",
             "combined": f"the rubric's score >= {cur.k}, PMI >= {cur.min_pmi} and IFD <= "
                         f"{cur.max_ifd}"}[cur.mode]  # fmt: skip
+    if cur.uses_likelihood and cur.min_similarity is not None:
+        rule += f", and the instruction's cosine with the segment's opening >= {cur.min_similarity}"
     c = curate["counts"]
     share = f" ({c['out'] / c['in']:.0%})" if c["in"] else ""
     return (f"Mode `{cur.mode}`: kept where {rule}. curate_{t} kept {c['out']} of {c['in']} "

@@ -78,6 +78,14 @@ class CurateConfig(InferenceConfig):
     max_ifd: float = Field(
         1.0, gt=0, description="likelihood modes: keep an IFD (perplexity ratio) <= this"
     )
+    min_similarity: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="likelihood modes: also keep only an instruction whose cosine with its "
+        "segment's first 400 characters, in wordllama's bundled embedding, is >= this; unset: "
+        "no such rule",
+    )
     sampling: Sampling = Sampling(temperature=0.0, max_new_tokens=128)
 
     @property
@@ -91,7 +99,13 @@ class CurateConfig(InferenceConfig):
     def uses_likelihood(self) -> bool:
         return self.mode in ("likelihood", "combined")
 
-    def why_dropped(self, score: int | None, pmi: float | None, ifd: float | None) -> str | None:
+    def why_dropped(
+        self,
+        score: int | None,
+        pmi: float | None,
+        ifd: float | None,
+        similarity: float | None = None,
+    ) -> str | None:
         """The first threshold of the mode a candidate misses, or None when it is kept."""
         if self.rubric and score < self.k:
             return "below_k"
@@ -100,6 +114,10 @@ class CurateConfig(InferenceConfig):
                 return "below_min_pmi"
             if ifd > self.max_ifd:
                 return "above_max_ifd"
+            if self.min_similarity is not None and (
+                similarity is None or similarity < self.min_similarity
+            ):
+                return "below_min_similarity"
         return None
 
 
