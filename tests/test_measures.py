@@ -43,9 +43,10 @@ def test_boilerplate_is_the_text_outside_the_main_content(data_dir):
 def test_instruction_form_counts_dropped_instructions_as_malformed():
     kept = [{"instruction": "How do I water tomatoes?", "text": "Water twice a week."}]
     dropped = [{"error": "not_a_request"}, {"error": "about_the_response"},
-               {"error": "not_an_answer"}]  # screened out: no instruction was written
+               {"error": "not_an_answer"},  # screened out: no instruction was written
+               {"error": "borrows_seed"}]  # well formed, about a borrowed topic
     form = instruction_form(kept, dropped)
-    assert form["instructions"] == 3 and form["well_formed"] == round(1 / 3, 4)
+    assert form["instructions"] == 4 and form["well_formed"] == 0.5
 
 
 def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):

@@ -278,12 +278,14 @@ def curator_scores(rubric: list | None, ifds: list, pmis: list, sims: list,
 
 def instruction_form(candidates: list[dict], filtered: list[dict]) -> dict:
     """The well-formed share of the instructions augment wrote, and the reasons of the rest
-    (a segment screened out before the model call has no instruction)."""
+    (a segment screened out before the model call has no instruction; one dropped for
+    borrowing passed the form checks, which run first: its topic is what is wrong)."""
     reasons = Counter(
         form_problem(c["instruction"], c["text"], BACKWARD_REQUEST) or "well_formed"
         for c in candidates
     )
-    reasons.update(f["error"] for f in filtered if f["error"] != NOT_AN_ANSWER)
+    reasons.update("well_formed" if f["error"].startswith("borrows_") else f["error"]
+                   for f in filtered if f["error"] != NOT_AN_ANSWER)  # fmt: skip
     total = sum(reasons.values())
     return {
         "instructions": total,
