@@ -77,24 +77,27 @@ def judged_probes(path: str, chars: int) -> list[dict]:
              "segment": r["output"]} for r in rows]  # fmt: skip
 
 
-def answer_screen(judged: list[dict]) -> dict:
-    """What the not-an-answer screen drops of the judged segments, by their reader's label:
-    usable ones lost (A) against not-an-answer ones caught (N)."""
+def _drops_by_label(judged: list[dict], drops, label: str, name: str) -> dict:
+    """What a check (`drops(pair)`) drops of the judged pairs, by their reader's label: usable
+    ones lost (A) against the ones of `label` it is for caught (`name`_caught of `name`)."""
     labels = Counter(p["label"] for p in judged)
-    dropped = Counter(p["label"] for p in judged if not_an_answer(p["segment"]))
+    dropped = Counter(p["label"] for p in judged if drops(p))
     return {"dropped": dict(dropped.most_common()), "usable_lost": dropped["A"],
-            "usable": labels["A"], "not_an_answer_caught": dropped["N"],
-            "not_an_answer": labels["N"]}  # fmt: skip
+            "usable": labels["A"], f"{name}_caught": dropped[label],
+            name: labels[label]}  # fmt: skip
+
+
+def answer_screen(judged: list[dict]) -> dict:
+    """What the not-an-answer screen drops of the judged segments (N: not an answer)."""
+    return _drops_by_label(judged, lambda p: not_an_answer(p["segment"]), "N", "not_an_answer")
 
 
 def seed_borrow(judged: list[dict], seed: SeedPhrases) -> dict:
-    """What the check for training phrases (`borrows_seed`) drops of the judged pairs, by their
-    reader's label: usable ones lost (A) against the ones that borrowed a seed topic (B)."""
-    labels = Counter(p["label"] for p in judged)
-    dropped = Counter(p["label"] for p in judged if seed.borrowed(p["instruction"], p["segment"]))
-    return {"dropped": dict(dropped.most_common()), "usable_lost": dropped["A"],
-            "usable": labels["A"], "borrowed_caught": dropped["B"],
-            "borrowed": labels["B"]}  # fmt: skip
+    """What the check for training phrases (`borrows_seed`) drops of the judged pairs (B: the
+    instruction borrowed a topic)."""
+    return _drops_by_label(
+        judged, lambda p: seed.borrowed(p["instruction"], p["segment"]), "B", "borrowed"
+    )
 
 
 def as_segment(key: str, answer: str) -> dict:

@@ -132,22 +132,17 @@ class RunView:
                 f"phrase of M_yx's training instructions, dropped: {fmt(augment['borrow_rate'])} "
                 f"({augment.get('borrowed_draws', {})} of {augment.get('draws')}). "
             )
-        borrow = m.get("seed_borrow")
-        if borrow:
-            note += (
-                f"The training-phrase check drops {borrow['borrowed_caught']} of the "
-                f"{borrow['borrowed']} judged pairs that borrowed a topic and "
-                f"{borrow['usable_lost']} of the {borrow['usable']} usable ones "
-                f"(all drops by label: {borrow['dropped']}). "
-            )
-        screen = m.get("answer_screen")
-        if screen:
-            note += (
-                f"The not-an-answer screen drops {screen['not_an_answer_caught']} of the "
-                f"{screen['not_an_answer']} judged segments that answer nothing and "
-                f"{screen['usable_lost']} of the {screen['usable']} usable ones "
-                f"(all drops by label: {screen['dropped']}). "
-            )
+        for key, check, name, kind in (
+            ("seed_borrow", "training-phrase check", "borrowed", "pairs that borrowed a topic"),
+            ("answer_screen", "not-an-answer screen", "not_an_answer",
+             "segments that answer nothing"),
+        ):  # fmt: skip
+            if drops := m.get(key):
+                note += (
+                    f"The {check} drops {drops[f'{name}_caught']} of the {drops[name]} judged "
+                    f"{kind} and {drops['usable_lost']} of the {drops['usable']} usable ones "
+                    f"(all drops by label: {drops['dropped']}). "
+                )
         return note + (f"Augment instructions well formed: {fmt(form['well_formed'])} of "
                        f"{form['instructions']} ({form['reasons']}).")  # fmt: skip
 
