@@ -10,7 +10,7 @@ from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate
 from humpback.tasks.demonstrations import Demonstrations, choose_demonstrations
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.seed_phrases import SeedPhrases
-from humpback.tasks.task import Filtered, ModelStep
+from humpback.tasks.task import Filtered, ModelStep, Rejected
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_similar_demonstrations_are_the_outputs_nearest_the_segment():
 
 def test_an_instruction_that_borrows_a_shown_demonstrations_topic_is_filtered():
     pool = (("Write titles for a story about a kingdom tormented by mechanical wyrms.", "..."),)
-    task = Backtranslate("m", Demonstrations(pool, 1, "shortest"))
+    task = Backtranslate("m", Demonstrations(pool, 1, "shortest"), check_how_to=False)
     text = "Prof. Ada Lane studies soil. Contact: ada@example.org"
     segment = _segment(text)
     borrowed = "How do I write a story about a kingdom of mechanical wyrms?"
@@ -135,14 +135,15 @@ def test_an_instruction_that_borrows_a_shown_demonstrations_topic_is_filtered():
     # a word the segment contains is its own, not the demonstration's
     about_wyrms = {**segment, "text": "Stories about mechanical wyrms that ruled a kingdom."}
     assert task.parse(about_wyrms, [borrowed])["instruction"] == borrowed
-    unchecked = Backtranslate("m", Demonstrations(pool, 1, "shortest"), check_borrow=False)
+    unchecked = Backtranslate("m", Demonstrations(pool, 1, "shortest"), check_borrow=False,
+                              check_how_to=False)  # fmt: skip
     assert unchecked.parse(segment, [borrowed])["instruction"] == borrowed
 
 
 def test_an_instruction_that_takes_a_phrase_of_a_training_instruction_is_filtered():
     seed = SeedPhrases.of(["I am writing a short paper about revolutionary weapons in both world "
                            "wars. Write some headings.", "How do I water tomatoes?"])  # fmt: skip
-    task = Backtranslate("m", seed_phrases=seed)
+    task = Backtranslate("m", seed_phrases=seed, check_how_to=False)
     segment = _segment("Mastodon servers moderate their own users: pick one whose rules you like.")
     borrowed = "I am writing a short paper about Mastodon. What are some ideas?"
     assert task.parse(segment, [borrowed]) == Filtered("borrows_seed", borrowed)
@@ -159,7 +160,7 @@ def test_an_instruction_that_takes_a_phrase_of_a_training_instruction_is_filtere
     assert task.parse(segment, ["Is a paper on Mastodon short?"])["instruction"]
     paper = {**segment, "text": "A short paper on Mastodon's moderation, in four pages."}
     assert task.parse(paper, [borrowed])["instruction"] == borrowed
-    unchecked = Backtranslate("m", seed_phrases=seed, check_borrow=False)
+    unchecked = Backtranslate("m", seed_phrases=seed, check_borrow=False, check_how_to=False)
     assert unchecked.parse(segment, [borrowed])["instruction"] == borrowed
 
 
@@ -171,3 +172,16 @@ def test_the_borrow_rate_counts_every_draw_the_checks_dropped():
     found = augment_metrics([step], counts)
     assert found["draws"] == 16 and found["borrowed_draws"] == {"demonstration": 0, "seed": 3}
     assert found["borrow_rate"] == round(3 / 16, 4)
+
+
+def test_a_segment_whose_first_draw_is_empty_is_dropped_by_a_filtered_draw_with_every_reason():
+    task = Backtranslate("m", samples=3)
+    segment = _segment(SEGMENT)
+    dropped = task.parse(segment, ["", "This response explains tomatoes.", "The text is good."])
+    assert dropped == Filtered("about_the_response", "This response explains tomatoes.",
+                               also=("empty_instruction", "about_the_response"))  # fmt: skip
+    assert task.counted(dropped) == ["dropped_draw:empty_instruction",
+                                     "dropped_draw:about_the_response"]  # fmt: skip
+    kept = task.parse(segment, ["", "How do I grow tomatoes?", "Tomatoes."])
+    assert kept["dropped"] == ["empty_instruction", "not_a_request"]
+    assert task.parse(segment, ["", " "]) == Rejected("empty_instruction", "")  # a dead letter

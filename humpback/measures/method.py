@@ -26,8 +26,14 @@ from humpback.measures.ranking import auc, percentile_ranks, precision_recall
 from humpback.schemas.config import CurateConfig, InferenceConfig, RunConfig
 from humpback.schemas.records import Segment
 from humpback.tasks.answer_screen import NOT_AN_ANSWER, not_an_answer
-from humpback.tasks.backtranslate import BACKWARD_REQUEST, Backtranslate, backward_prompt
+from humpback.tasks.backtranslate import (
+    BACKWARD_REQUEST,
+    FIT_REASONS,
+    Backtranslate,
+    backward_prompt,
+)
 from humpback.tasks.demonstrations import Demonstrations
+from humpback.tasks.how_to import unanswered_how_to
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
 from humpback.tasks.score import Score
@@ -97,6 +103,14 @@ def seed_borrow(judged: list[dict], seed: SeedPhrases) -> dict:
     instruction borrowed a topic)."""
     return _drops_by_label(
         judged, lambda p: seed.borrowed(p["instruction"], p["segment"]), "B", "borrowed"
+    )
+
+
+def how_to_check(judged: list[dict]) -> dict:
+    """What the check for how-to requests a segment does not answer (`unanswered_how_to`) drops
+    of the judged pairs (R: a review or description asked how to do something)."""
+    return _drops_by_label(
+        judged, lambda p: unanswered_how_to(p["instruction"], p["segment"]), "R", "description"
     )
 
 
@@ -281,13 +295,14 @@ def curator_scores(rubric: list | None, ifds: list, pmis: list, sims: list,
 
 def instruction_form(candidates: list[dict], filtered: list[dict]) -> dict:
     """The well-formed share of the instructions augment wrote, and the reasons of the rest
-    (a segment screened out before the model call has no instruction; one dropped for
-    borrowing passed the form checks, which run first: its topic is what is wrong)."""
+    (a segment screened out before the model call has no instruction; one dropped for its fit
+    to the segment, borrowing or a how-to it does not answer, passed the form checks, which run
+    first: a segment is dropped by such a draw when it has one)."""
     reasons = Counter(
         form_problem(c["instruction"], c["text"], BACKWARD_REQUEST) or "well_formed"
         for c in candidates
     )
-    reasons.update("well_formed" if f["error"].startswith("borrows_") else f["error"]
+    reasons.update("well_formed" if f["error"] in FIT_REASONS else f["error"]
                    for f in filtered if f["error"] != NOT_AN_ANSWER)  # fmt: skip
     total = sum(reasons.values())
     return {
@@ -354,6 +369,7 @@ def measure(
         result["judged_pairs"] = dict(Counter(p["label"] for p in judged))
         result["answer_screen"] = answer_screen(judged)
         result["seed_borrow"] = seed_borrow(judged, seed)
+        result["how_to_check"] = how_to_check(judged)
         result["curators_judged"] = {name: discrimination(judged, s[split:], k[split:])
                                      for name, (s, k) in scores.items()}  # fmt: skip
     return result

@@ -136,6 +136,8 @@ class RunView:
             ("seed_borrow", "training-phrase check", "borrowed", "pairs that borrowed a topic"),
             ("answer_screen", "not-an-answer screen", "not_an_answer",
              "segments that answer nothing"),
+            ("how_to_check", "how-to check", "description",
+             "descriptions asked how to do something"),
         ):  # fmt: skip
             if drops := m.get(key):
                 note += (

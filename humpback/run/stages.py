@@ -285,28 +285,23 @@ def run_segment(run: StageRun) -> StageResult:
     return result
 
 
-def demonstrations(run: StageRun) -> Demonstrations:
-    """The seed pairs the backward prompt shows, chosen from the training pairs (none in a job
-    built offline: they change the prompts, not the job's steps)."""
+def seed_checks(run: StageRun) -> tuple[Demonstrations, SeedPhrases]:
+    """The seed pairs the backward prompt shows, chosen from the training pairs, and the phrases
+    of the instructions M_yx trained on, from one read of the seed shards (none in a job built
+    offline: they change the prompts and the checks, not the job's steps)."""
     if run.offline:
-        return NO_DEMONSTRATIONS
-    cfg = run.config.augment.demonstrations
-    return choose_demonstrations(load_rows(run.inputs["seed"]), cfg)
-
-
-def seed_phrases(run: StageRun) -> SeedPhrases:
-    """The phrases of the instructions M_yx trained on (none in a job built offline)."""
-    if run.offline:
-        return NO_SEED_PHRASES
-    return SeedPhrases.of([p["instruction"] for p in load_rows(run.inputs["seed"])])
+        return NO_DEMONSTRATIONS, NO_SEED_PHRASES
+    pairs = load_rows(run.inputs["seed"])
+    shown = choose_demonstrations(pairs, run.config.augment.demonstrations)
+    return shown, SeedPhrases.of([p["instruction"] for p in pairs])
 
 
 def augment_steps(run: StageRun) -> list[ModelStep]:
     """M_yx writes each segment's instruction after the demonstrations, then reads its PMI."""
     cfg, model = run.config.augment, run.inputs["model"]
-    shown = demonstrations(run)
+    shown, phrases = seed_checks(run)
     task = Backtranslate(model, shown, cfg.check_form, cfg.check_borrow, cfg.check_answer,
-                         cfg.samples, seed_phrases(run))  # fmt: skip
+                         cfg.check_how_to, cfg.samples, phrases)  # fmt: skip
     steps = [ModelStep(task, model, cfg)]
     if cfg.pmi:
         steps.append(ModelStep(InstructionPMI(shown), model, cfg))
@@ -365,6 +360,7 @@ def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:
     if not heldout:
         raise UserError("measure: no held-out pairs; set seed.holdout (and rerun seed)")
     cfg = run.config.measure
+    shown, phrases = seed_checks(run)
     measures = {
         "instruction_form": instruction_form(
             load_rows(run.inputs["candidates"]), load_rows(run.inputs["dropped"])
@@ -372,13 +368,13 @@ def run_measure(run: StageRun, scorers: tuple[str, ...]) -> StageResult:
         **measure(
             run.config,
             heldout,
-            demonstrations(run),
+            shown,
             local_copy(run.ctx.base_model),
             local_copy(run.inputs["backward"]),
             {name: local_copy(run.inputs[name]) for name in scorers},
             boilerplate_answers(cfg.boilerplate) if cfg.boilerplate else [],
             say=lambda line: print(f"[humpback] {line}", flush=True),
-            seed=seed_phrases(run),
+            seed=phrases,
         ),
     }
     write_text(f"{run.folder}/measures.json", json.dumps(measures, indent=1))

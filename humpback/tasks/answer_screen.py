@@ -66,7 +66,7 @@ _CONTACT = re.compile(  # e-mail addresses (not @user@server handles) and labell
     r"(?<![@\w.+-])[\w.+-]+@[\w-]+\.[a-z]{2,}\b|\b(?:phone|tel|fax|mobile)\b[.:]?\s*\+?\d",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(  # speech a report quotes is not its own voice; a quote runs to its closing
+QUOTED = re.compile(  # speech a report quotes is not its own voice; a quote runs to its closing
     r"\"[^\"]*?(?:\"|(?=\n\s*\n)|\Z)|“[^”]*?(?:”|(?=\n\s*\n)|\Z)"  # mark or its paragraph's end
 )
 
@@ -96,7 +96,7 @@ def _body_lines(text: str) -> list[str]:
 
 def _own_words(text: str) -> tuple[str, list[str]]:
     """The text without what it quotes, and its words in lower case."""
-    plain = _QUOTED.sub(" ", text)
+    plain = QUOTED.sub(" ", text)
     return plain, [w.lower() for w in _WORD.findall(plain)]
 
 

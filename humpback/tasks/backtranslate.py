@@ -6,10 +6,13 @@ their instructions), which turns a small model's replies from summaries into req
 chosen per segment (`demonstrations`). M_yx writes `samples` answers per segment; each is kept
 up to its first question (`first_request`); one that is not a well-formed instruction is dropped
 with its reason (`instruction_form`), one that takes a shown demonstration's topic as
-`borrows_demonstration`, and one that takes a phrase of M_yx's training instructions that its
-segment does not hold as `borrows_seed` (`seed_phrases`). The first that remains is the
+`borrows_demonstration`, one that takes a phrase of M_yx's training instructions that its
+segment does not hold as `borrows_seed` (`seed_phrases`), and a request for how to do something
+whose segment tells nobody how as `unanswered_how_to` (`how_to`). The first that remains is the
 instruction, the others its alternatives (the PMI step keeps the likeliest); a segment none
-remains for is dropped with its first answer's reason. A segment that can answer no request
+remains for is dropped with the reason of the answer that came nearest (the first well-formed
+one, else the first filtered; a dead letter when every answer was empty), every other answer's
+reason counted as well. A segment that can answer no request
 (`answer_screen`) is dropped as `not_an_answer` before the model is asked.
 """
 
@@ -21,10 +24,14 @@ from humpback.inference.backend import Messages
 from humpback.schemas.records import Candidate
 from humpback.tasks.answer_screen import NOT_AN_ANSWER, not_an_answer
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
+from humpback.tasks.how_to import UNANSWERED_HOW_TO, unanswered_how_to
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.reads import GenerateSamples, ReadMode
 from humpback.tasks.seed_phrases import NO_SEED_PHRASES, SeedPhrases
 from humpback.tasks.task import Filtered, Rejected, Task
+
+# why a well-formed instruction is dropped: for its fit to the segment, not for its form
+FIT_REASONS = ("borrows_demonstration", "borrows_seed", UNANSWERED_HOW_TO)
 
 BACKWARD_REQUEST = (
     "Below is a response. Write the instruction or question that this response would answer "
@@ -77,6 +84,7 @@ class Backtranslate(Task):
     check_form: bool = True
     check_borrow: bool = True
     check_answer: bool = True
+    check_how_to: bool = True
     samples: int = 1
     seed_phrases: SeedPhrases = NO_SEED_PHRASES  # of the instructions M_yx trained on
     record: ClassVar = Candidate
@@ -96,16 +104,20 @@ class Backtranslate(Task):
     def parse(self, segment: dict, answers: list[str]) -> dict | Rejected | Filtered:
         outcomes = [self._instruction(segment, answer) for answer in answers]
         kept = list(dict.fromkeys(o for o in outcomes if isinstance(o, str)))
-        dropped = [o.reason for o in outcomes if isinstance(o, Filtered)]
-        if not kept:
-            first = outcomes[0]
-            return replace(first, also=tuple(dropped[1:])) if isinstance(first, Filtered) else first
+        dropped = [_reason(o) for o in outcomes if not isinstance(o, str)]
+        if not kept:  # dropped by the draw that came nearest: a well-formed one, else any
+            filtered = sorted((o for o in outcomes if isinstance(o, Filtered)),
+                              key=lambda o: o.reason not in FIT_REASONS)  # fmt: skip
+            first = filtered[0] if filtered else outcomes[0]
+            others = [_reason(o) for o in outcomes if o is not first and not isinstance(o, str)]
+            return replace(first, also=tuple(others)) if isinstance(first, Filtered) else first
         return Candidate(**segment, instruction=kept[0], alternatives=kept[1:], dropped=dropped,
                          backward_model=self.backward_model).model_dump()  # fmt: skip
 
     def counted(self, outcome) -> list[str]:
-        """`dropped_draw:<reason>` for each draw dropped besides a dropped segment's first (its
-        reason is the segment's): with `filtered:<reason>`, every draw's reason is counted."""
+        """`dropped_draw:<reason>` for each draw dropped besides the one a dropped segment is
+        filtered by (its reason is the segment's): with `filtered:<reason>`, every draw's reason
+        is counted."""
         if isinstance(outcome, Filtered):
             return [f"dropped_draw:{reason}" for reason in outcome.also]
         if isinstance(outcome, dict):
@@ -126,4 +138,10 @@ class Backtranslate(Task):
                 return Filtered("borrows_demonstration", instruction)
             if self.seed_phrases.borrowed(instruction, segment["text"]):
                 return Filtered("borrows_seed", instruction)
+        if self.check_how_to and unanswered_how_to(instruction, segment["text"]):
+            return Filtered(UNANSWERED_HOW_TO, instruction)
         return instruction
+
+
+def _reason(outcome: Rejected | Filtered) -> str:
+    return outcome.reason if isinstance(outcome, Filtered) else outcome.error

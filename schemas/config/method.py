@@ -44,6 +44,11 @@ class AugmentConfig(InferenceConfig):
         "changelog or news listing, a personal profile) before the model call "
         "(filtered:not_an_answer)",
     )
+    check_how_to: bool = Field(
+        True,
+        description="drop a request for how to do something whose segment tells nobody how: no "
+        "second person, code, list or word of advice (filtered:unanswered_how_to)",
+    )
     pmi: bool = Field(True, description="record each candidate's instruction-answer PMI under M_yx")
     samples: int = Field(
         1,
