@@ -89,6 +89,9 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
     }
     assert found["seed_borrow"] == {"dropped": {}, "usable_lost": 0, "usable": 2,
                                     "borrowed_caught": 0, "borrowed": 0}  # fmt: skip
+    # every judged segment tells how ("Do task 3 in 3 steps."): the how-to check drops none
+    assert found["how_to_check"] == {"dropped": {}, "usable_lost": 0, "usable": 2,
+                                     "description_caught": 0, "description": 0}  # fmt: skip
     base = found["backward_fidelity"]["base"]
     assert base == {**found["backward_fidelity"]["M_yx"]}  # the same model, the same figures
     assert base["logprob_per_token"] < 0 and 0 <= base["rouge_l"] <= 1 and -1 <= base["cosine"] <= 1
