@@ -3,10 +3,17 @@
 import json
 
 from humpback.measures.boilerplate import boilerplate_answers, page_boilerplate
-from humpback.measures.method import instruction_form, measure, probe_pairs, seed_borrow
+from humpback.measures.method import (
+    augment_keeps,
+    instruction_form,
+    measure,
+    method_kept,
+    probe_pairs,
+    seed_borrow,
+)
 from humpback.schemas.config import RunConfig
 from humpback.tasks.demonstrations import Demonstrations
-from humpback.tasks.seed_phrases import SeedPhrases
+from humpback.tasks.seed_phrases import NO_SEED_PHRASES, SeedPhrases
 
 HELDOUT = [{"id": f"h{i}", "instruction": f"How do I do task {i}?",
             "output": f"Do task {i} in {i} steps."} for i in range(6)]  # fmt: skip
@@ -89,6 +96,11 @@ def test_every_measure_runs_on_a_tiny_model(tiny_model, tmp_path):
     }
     assert found["seed_borrow"] == {"dropped": {}, "usable_lost": 0, "usable": 2,
                                     "borrowed_caught": 0, "borrowed": 0}  # fmt: skip
+    # the method's own keep rule (likelihood: the IFD's), after augment's checks, per scorer
+    assert set(found["method_judged"]) == {"augment's checks + ifd (M0)",
+                                           "augment's checks + ifd (M1)"}  # fmt: skip
+    method = found["method_judged"]["augment's checks + ifd (M0)"]
+    assert method["pairs"] == 6 and method["kept"] <= found["curators_judged"]["ifd (M0)"]["kept"]
     # every judged segment tells how ("Do task 3 in 3 steps."): the how-to check drops none
     assert found["how_to_check"] == {"dropped": {}, "usable_lost": 0, "usable": 2,
                                      "description_caught": 0, "description": 0}  # fmt: skip
@@ -132,3 +144,21 @@ def test_the_training_phrase_check_on_judged_pairs_counts_its_drops_by_label():
     ]  # fmt: skip
     assert seed_borrow(judged, seed) == {"dropped": {"B": 1}, "usable_lost": 0, "usable": 2,
                                          "borrowed_caught": 1, "borrowed": 1}  # fmt: skip
+
+
+def test_the_method_on_judged_pairs_keeps_what_augment_passes_and_the_rule_keeps():
+    config = RunConfig.model_validate({"run_dir": "r", "seed": {"path": "s"},
+                                       "corpus": {"paths": ["c"]}})  # fmt: skip
+    review = ("The director shot the film over one winter. It follows a net-maker through a "
+              "season of storms; its long takes turn chores into a study of grief.")  # fmt: skip
+    judged = [
+        {"key": "a", "instruction": "What is the film about?", "segment": review, "kind": "true"},
+        {"key": "b", "instruction": "How do I make a film about grief?", "segment": review,
+         "kind": "unusable"},
+        {"key": "c", "instruction": "What does the net-maker do?", "segment": review,
+         "kind": "unusable"},
+    ]  # fmt: skip
+    passes = augment_keeps(judged, Demonstrations((), 0), NO_SEED_PHRASES, config)
+    assert passes == [True, False, True]  # a how-to the review does not answer
+    found = method_kept(judged, [True, True, False], passes)
+    assert found == {"pairs": 3, "precision": 1.0, "recall": 1.0, "kept": 1}

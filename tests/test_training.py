@@ -89,7 +89,7 @@ def test_iteration_mix_applies_caps_and_weights_with_a_fixed_seed(shards, tiny_m
     job = job_for("iteration", tiny_model, tmp_path, shards).model_copy(update={"mix": mix})
     examples, n, metrics = build_examples(job)
     assert isinstance(examples, Dataset) and n == len(examples) == 3 + 2 * 4
-    assert metrics == {"seed_examples": 6, "curated_examples": 4}
+    assert metrics == {"seed_examples": 6, "curated_examples": 4, "in_order": True}
     answers = [e["completion"][0]["content"] for e in examples]
     assert sorted(a for a in answers if a.startswith("Web")) == sorted(
         [f"Web text {i}." for i in range(4)] * 2
@@ -99,6 +99,22 @@ def test_iteration_mix_applies_caps_and_weights_with_a_fixed_seed(shards, tiny_m
     other_seed = job.model_copy(update={"hp": job.hp.model_copy(update={"seed": 7})})
     reordered = build_examples(other_seed)[0]
     assert answers != [e["completion"][0]["content"] for e in reordered]
+
+
+def test_several_sets_are_spread_so_a_training_shorter_than_an_epoch_sees_each_in_its_share():
+    seed = Dataset.from_dict({"x": [f"s{i}" for i in range(75)]})
+    curated = Dataset.from_dict({"x": [f"c{i}" for i in range(10)]})
+    order = data.spread([seed, curated])["x"]
+    assert sorted(order) == sorted([*seed["x"], *curated["x"]])
+    for prefix in (8, 32, 50):  # the quickstart's 2 steps of 4 see 8: one curated pair
+        assert abs(sum(x[0] == "c" for x in order[:prefix]) - prefix * 10 / 85) < 1
+    random = Dataset.from_dict({"x": [f"r{i}" for i in range(10)]})
+    other = data.spread([seed, random])["x"]  # an ablation: the same seed pairs at the same places
+    assert [x for x in other if x[0] == "s"] == [x for x in order if x[0] == "s"]
+    assert [x[0] for x in other] == [{"c": "r"}.get(x[0], x[0]) for x in order]
+    hp = TrainingConfig(max_steps=2, batch_size=4)
+    assert sft_config(hp, 85, "out", in_order=True).train_sampling_strategy == "sequential"
+    assert sft_config(hp, 85, "out").train_sampling_strategy == "random"
 
 
 def test_streaming_reads_and_trains_on_the_same_examples(tiny_model, tmp_path, monkeypatch):

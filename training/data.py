@@ -67,6 +67,8 @@ def mix(sources: list[tuple[Examples, int, SourceMix]], seed: int) -> tuple[Exam
 
     A weight w uses each example w times (0.5: a seeded half, 2: twice). Streamed sets cannot be
     repeated, so there the weights become sampling probabilities (proportional to size x weight).
+    Several sets in memory are spread (`spread`): a training shorter than an epoch, read in
+    order, sees each set in its share, whatever the seed.
     """
     parts, sizes = [], []
     for data, n, source in sources:
@@ -89,4 +91,15 @@ def mix(sources: list[tuple[Examples, int, SourceMix]], seed: int) -> tuple[Exam
             parts, probabilities, seed=seed, stopping_strategy="all_exhausted"
         )
         return mixed, sum(sizes)
+    if len(parts) > 1:
+        return spread(parts), sum(sizes)
     return concatenate_datasets(parts).shuffle(seed=seed), sum(sizes)
+
+
+def spread(parts: list[Dataset]) -> Dataset:
+    """The parts (each already shuffled) in one order whose every prefix holds each part in its
+    share: part j's k-th example goes at (k + 0.5) / len(part j). Two sets of the same sizes get
+    their examples at the same places (an ablation's models see the same seed pairs)."""
+    starts = [sum(len(p) for p in parts[:j]) for j in range(len(parts))]
+    places = sorted(((k + 0.5) / len(p), j, k) for j, p in enumerate(parts) for k in range(len(p)))
+    return concatenate_datasets(parts).select([starts[j] + k for _, j, k in places])

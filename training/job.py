@@ -62,7 +62,8 @@ def build_examples(job: TrainingJob) -> tuple[data.Examples, int, dict]:
     mixed, n = data.mix(sources, seed)
     cap = job.mix.augmented.max_examples if job.role == "iteration" else None
     used = n_curated if cap is None else min(n_curated, cap)  # distinct curated examples
-    return mixed, n, {"seed_examples": n_seed, "curated_examples": used}
+    in_order = len(sources) > 1 and not streaming  # spread by `mix`: read in its order
+    return mixed, n, {"seed_examples": n_seed, "curated_examples": used, "in_order": in_order}
 
 
 def run_job(job: TrainingJob) -> dict:
@@ -90,9 +91,8 @@ def _is_rank_zero() -> bool:
 
 def _train_in(job: TrainingJob, local_dir: str, checkpoint_url: str | None = None) -> dict:
     examples, n, data_metrics = build_examples(job)
-    trained = train(
-        examples, n, job.base_model, job.hp, local_dir, checkpoint_url, job.chat_template
-    )
+    trained = train(examples, n, job.base_model, job.hp, local_dir, checkpoint_url,
+                    job.chat_template, in_order=data_metrics.get("in_order", False))  # fmt: skip
     metrics = {**trained, **data_metrics}
     if _is_rank_zero():
         shutil.rmtree(f"{local_dir}/checkpoints", ignore_errors=True)

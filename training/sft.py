@@ -42,10 +42,13 @@ def paper_batch_and_steps(n_examples: int) -> tuple[int, int]:
     return batch, steps
 
 
-def sft_config(hp: TrainingConfig, n_examples: int, output_dir: str) -> SFTConfig:
+def sft_config(
+    hp: TrainingConfig, n_examples: int, output_dir: str, in_order: bool = False
+) -> SFTConfig:
     """The paper's recipe as an SFTConfig: linear decay to lr * final_lr_factor, loss on answers.
 
-    The batch size is global: split over processes (WORLD_SIZE) and accumulation steps.
+    The batch size is global: split over processes (WORLD_SIZE) and accumulation steps. The
+    examples are read in a seeded random order, or `in_order` as given (a spread mix).
     """
     batch, steps = paper_batch_and_steps(n_examples)
     batch, steps = hp.batch_size or batch, hp.max_steps or steps
@@ -78,6 +81,7 @@ def sft_config(hp: TrainingConfig, n_examples: int, output_dir: str) -> SFTConfi
         report_to="none",
         seed=hp.seed,
         data_seed=hp.seed,
+        train_sampling_strategy="sequential" if in_order else "random",
         disable_tqdm=not sys.stderr.isatty(),  # a log gets one line of figures a step
     )
 
@@ -150,14 +154,15 @@ def train(
     stage_dir: str,
     checkpoint_url: str | None = None,
     chat_template: str | None = None,
+    in_order: bool = False,
 ) -> dict:
     """Fine-tune `base_model` on `examples` (n_examples of them) into `<stage_dir>/model`.
 
     The tokenizer gets `chat_template` (or a default where it has none), saved with the model.
     Checkpoints go to `<stage_dir>/checkpoints` (and to `checkpoint_url` if set); a rerun
-    resumes from the last complete one.
+    resumes from the last complete one. `in_order`: read the examples in their order.
     """
-    args = sft_config(hp, n_examples, f"{stage_dir}/checkpoints")
+    args = sft_config(hp, n_examples, f"{stage_dir}/checkpoints", in_order)
     torch.backends.mkldnn.matmul.fp32_precision = hp.fp32_matmul  # CPU only: no GPU op reads it
     reuse_freed_blocks()
     callbacks = [NoFinalCheckpoint()]

@@ -114,6 +114,30 @@ def how_to_check(judged: list[dict]) -> dict:
     )
 
 
+def augment_keeps(judged: list[dict], demonstrations: Demonstrations, seed: SeedPhrases,
+                  config: RunConfig) -> list[bool]:  # fmt: skip
+    """Whether augment would keep each judged pair's instruction for its segment: the
+    not-an-answer screen, then the form, borrow and how-to checks, as the stage runs them."""
+    a = config.augment
+    task = Backtranslate("", demonstrations, a.check_form, a.check_borrow, a.check_answer,
+                         a.check_how_to, seed_phrases=seed)  # fmt: skip
+    segments = [as_segment(p["key"], p["segment"]) for p in judged]
+    return [task.screen(s) is None and isinstance(task.parse(s, [p["instruction"]]), dict)
+            for p, s in zip(judged, segments, strict=True)]  # fmt: skip
+
+
+def method_kept(judged: list[dict], kept: list[bool], passes: list[bool]) -> dict:
+    """Precision and recall of what the method keeps of the judged pairs: the pairs augment's
+    checks pass (`passes`) and the keep rule keeps (`kept`)."""
+    both = [(p["kind"] == "true", k and ok) for p, k, ok in zip(judged, kept, passes, strict=True)]
+    found = precision_recall([b for true, b in both if true], [b for true, b in both if not true])
+    return {"pairs": len(judged), **{k: _round(v) for k, v in found.items()}}
+
+
+RULE_CURATOR = {"generate": "rubric", "logprobs": "rubric", "likelihood": "ifd",
+                "combined": "combined"}  # the curator whose keep rule is curate's  # fmt: skip
+
+
 def as_segment(key: str, answer: str) -> dict:
     """An answer as the stages' tasks read a segment, keyed `key` (the demonstrations shown
     before it are drawn by that key)."""
@@ -372,4 +396,10 @@ def measure(
         result["how_to_check"] = how_to_check(judged)
         result["curators_judged"] = {name: discrimination(judged, s[split:], k[split:])
                                      for name, (s, k) in scores.items()}  # fmt: skip
+        passes = augment_keeps(judged, demonstrations, seed, config)
+        rule = f"{RULE_CURATOR[config.curate.mode]} ("
+        result["method_judged"] = {
+            f"augment's checks + {name}": method_kept(judged, k[split:], passes)
+            for name, (_, k) in scores.items() if name.startswith(rule)
+        }  # fmt: skip
     return result

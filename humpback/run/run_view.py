@@ -164,7 +164,9 @@ class RunView:
         tables = [fidelity]
         for key, title in (("curators", "Curators on probe pairs (AUC true vs each kind)"),
                            ("curators_judged", f"Curators on judged pairs {m.get('judged_pairs')}"
-                                               " (AUC usable vs unusable)")):  # fmt: skip
+                                               " (AUC usable vs unusable)"),
+                           ("method_judged", "The method on judged pairs: augment's checks, then "
+                                             "curate's keep rule")):  # fmt: skip
             if not m.get(key):
                 continue
             kinds = [k for k in next(iter(m[key].values())) if k.startswith("auc_")]

@@ -1,19 +1,19 @@
 """Backtranslation: the backward model M_yx writes the instruction that a web segment answers.
 
-The prompt is in our own words, with the paper's semantics; the model's chat template renders it.
-Seed pairs may precede it as demonstrations (earlier turns of the same request, answered with
-their instructions), which turns a small model's replies from summaries into requests; they are
-chosen per segment (`demonstrations`). M_yx writes `samples` answers per segment; each is kept
-up to its first question (`first_request`); one that is not a well-formed instruction is dropped
-with its reason (`instruction_form`), one that takes a shown demonstration's topic as
+The prompt is in our own words, with the paper's semantics; the model's chat template renders
+it. Seed pairs may precede it as demonstrations (earlier turns of the same request, answered
+with their instructions), which turns a small model's replies from summaries into requests; they
+are chosen per segment (`demonstrations`). M_yx writes `samples` answers per segment; each is
+kept up to its first question (`first_request`); one that is not a well-formed instruction is
+dropped with its reason (`instruction_form`), one that takes a shown demonstration's topic as
 `borrows_demonstration`, one that takes a phrase of M_yx's training instructions that its
 segment does not hold as `borrows_seed` (`seed_phrases`), and a request for how to do something
 whose segment tells nobody how as `unanswered_how_to` (`how_to`). The first that remains is the
 instruction, the others its alternatives (the PMI step keeps the likeliest); a segment none
 remains for is dropped with the reason of the answer that came nearest (the first well-formed
 one, else the first filtered; a dead letter when every answer was empty), every other answer's
-reason counted as well. A segment that can answer no request
-(`answer_screen`) is dropped as `not_an_answer` before the model is asked.
+reason counted as well. A segment that can answer no request (`answer_screen`) is dropped as
+`not_an_answer` before the model is asked.
 """
 
 import re
