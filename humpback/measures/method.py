@@ -17,6 +17,7 @@ import gc
 import json
 import random
 from collections import Counter
+from dataclasses import replace
 
 import fsspec
 
@@ -118,9 +119,7 @@ def augment_keeps(judged: list[dict], demonstrations: Demonstrations, seed: Seed
                   config: RunConfig) -> list[bool]:  # fmt: skip
     """Whether augment would keep each judged pair's instruction for its segment: the
     not-an-answer screen, then the form, borrow and how-to checks, as the stage runs them."""
-    a = config.augment
-    task = Backtranslate("", demonstrations, a.check_form, a.check_borrow, a.check_answer,
-                         a.check_how_to, seed_phrases=seed)  # fmt: skip
+    task = Backtranslate.configured("", config.augment, demonstrations, seed)
     segments = [as_segment(p["key"], p["segment"]) for p in judged]
     return [task.screen(s) is None and isinstance(task.parse(s, [p["instruction"]]), dict)
             for p, s in zip(judged, segments, strict=True)]  # fmt: skip
@@ -179,8 +178,9 @@ def backward_fidelity(
             [[(prompt, p["instruction"])] for prompt, p in zip(prompts, heldout, strict=True)]
         )
     )
-    task = Backtranslate("", demonstrations, config.augment.check_form,
-                         config.augment.check_borrow, check_answer=False)  # fmt: skip
+    # one draw of each held-out output, which is no web segment to screen
+    task = replace(Backtranslate.configured("", config.augment, demonstrations), samples=1,
+                   check_answer=False)  # fmt: skip
     records = [as_segment(p["id"], p["output"]) for p in heldout]
     written = [o["instruction"] if isinstance(o, dict) else o.raw if isinstance(o, Filtered)
                else "" for o in run_in_process(task, backend, records, config.augment)]  # fmt: skip

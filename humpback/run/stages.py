@@ -300,9 +300,7 @@ def augment_steps(run: StageRun) -> list[ModelStep]:
     """M_yx writes each segment's instruction after the demonstrations, then reads its PMI."""
     cfg, model = run.config.augment, run.inputs["model"]
     shown, phrases = seed_checks(run)
-    task = Backtranslate(model, shown, cfg.check_form, cfg.check_borrow, cfg.check_answer,
-                         cfg.check_how_to, cfg.samples, phrases)  # fmt: skip
-    steps = [ModelStep(task, model, cfg)]
+    steps = [ModelStep(Backtranslate.configured(model, cfg, shown, phrases), model, cfg)]
     if cfg.pmi:
         steps.append(ModelStep(InstructionPMI(shown), model, cfg))
     return steps

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from humpback.inference.backend import Messages
+from humpback.schemas.config import AugmentConfig
 from humpback.schemas.records import Candidate
 from humpback.tasks.answer_screen import NOT_AN_ANSWER, not_an_answer
 from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
@@ -88,6 +89,18 @@ class Backtranslate(Task):
     samples: int = 1
     seed_phrases: SeedPhrases = NO_SEED_PHRASES  # of the instructions M_yx trained on
     record: ClassVar = Candidate
+
+    @classmethod
+    def configured(
+        cls,
+        backward_model: str,
+        cfg: AugmentConfig,
+        demonstrations: Demonstrations = NO_DEMONSTRATIONS,
+        seed_phrases: SeedPhrases = NO_SEED_PHRASES,
+    ) -> "Backtranslate":
+        """The task with the checks and draws augment's config sets."""
+        return cls(backward_model, demonstrations, cfg.check_form, cfg.check_borrow,
+                   cfg.check_answer, cfg.check_how_to, cfg.samples, seed_phrases)  # fmt: skip
 
     @property
     def reads(self) -> ReadMode:
