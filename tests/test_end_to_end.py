@@ -100,6 +100,24 @@ def test_the_measures_cover_every_scorer_on_the_held_out_pairs(finished_run):
     )
 
 
+def test_read_backward_puts_human_answers_through_augments_task(finished_run, tmp_path):
+    """Every drawn human answer comes back with M_yx's instruction (its PMI beside it) or the
+    reason augment would drop it; the draw holds answers of a segment's length only."""
+    out = tmp_path / "read.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.read_backward", str(finished_run), "--pairs", "6",
+         "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 6
+    assert all(600 <= len(r["answer"]) <= 3000 for r in rows)
+    for row in rows:
+        assert ("written" in row and row["written"] and "pmi" in row) or row["dropped"]
+    assert f"{sum('written' in r for r in rows)} of 6 human answers" in result.stdout
+
+
 def test_curated_shards_train_unchanged_in_the_stand_alone_trl_script(
     finished_run, tiny_model, tmp_path
 ):
