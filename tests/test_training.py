@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from datasets import Dataset, IterableDataset
+from torch.utils.data import RandomSampler
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTTrainer
 
@@ -25,7 +26,7 @@ from humpback.schemas.records import SeedPair, SFTExample
 from humpback.storage.shards import write_rows
 from humpback.training import data
 from humpback.training.job import TrainingJob, build_examples, run_job
-from humpback.training.sft import load_base, paper_batch_and_steps, sft_config
+from humpback.training.sft import SpreadTrainer, load_base, paper_batch_and_steps, sft_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = [
@@ -89,7 +90,7 @@ def test_iteration_mix_applies_caps_and_weights_with_a_fixed_seed(shards, tiny_m
     job = job_for("iteration", tiny_model, tmp_path, shards).model_copy(update={"mix": mix})
     examples, n, metrics = build_examples(job)
     assert isinstance(examples, Dataset) and n == len(examples) == 3 + 2 * 4
-    assert metrics == {"seed_examples": 6, "curated_examples": 4, "in_order": True}
+    assert metrics == {"seed_examples": 6, "curated_examples": 4, "spread": [3, 8]}
     answers = [e["completion"][0]["content"] for e in examples]
     assert sorted(a for a in answers if a.startswith("Web")) == sorted(
         [f"Web text {i}." for i in range(4)] * 2
@@ -112,9 +113,44 @@ def test_several_sets_are_spread_so_a_training_shorter_than_an_epoch_sees_each_i
     other = data.spread([seed, random])["x"]  # an ablation: the same seed pairs at the same places
     assert [x for x in other if x[0] == "s"] == [x for x in order if x[0] == "s"]
     assert [x[0] for x in other] == [{"c": "r"}.get(x[0], x[0]) for x in order]
-    hp = TrainingConfig(max_steps=2, batch_size=4)
-    assert sft_config(hp, 85, "out", in_order=True).train_sampling_strategy == "sequential"
-    assert sft_config(hp, 85, "out").train_sampling_strategy == "random"
+    assert data.spread([seed, curated])[data.SET_COLUMN] == [int(x[0] == "c") for x in order]
+
+
+SEED_EXAMPLES = [data.seed_example(r, TagsConfig()) for r in SEED]
+
+
+def test_a_spread_mix_is_read_as_laid_out_then_each_set_reshuffled_in_its_places_every_epoch(
+    tiny_model,
+):
+    """`SpreadTrainer` reads a spread mix through accelerate's data loader in `SpreadSampler`'s
+    order: the first epoch as `spread` laid it out (the quickstart's short trainings), each later
+    one every set shuffled again in its places, the same order for the same seed and epoch (a
+    resumed run); the rows are the trainer's own (TRL drops a fully masked example first); data
+    of one set in TRL's random order."""
+    seed = SEED_EXAMPLES * 12  # 72
+    web = [data.curated_example(r) for r in CURATED] * 3  # 12
+    masked = data.backward_example({"instruction": "Q?", "output": "long " * 400})  # no completion
+    mix = data.spread([Dataset.from_list(seed), Dataset.from_list([masked, *web])])
+    hp = TrainingConfig(max_steps=30, batch_size=4, max_length=256)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    trainer = SpreadTrainer(model=load_base(tiny_model, hp.dropout), args=sft_config(hp, 85, "out"),
+                            train_dataset=mix, processing_class=tokenizer)  # fmt: skip
+    sets = trainer.train_dataset[data.SET_COLUMN]
+    assert len(sets) == 84 and sets.count(1) == 12  # the masked example is gone
+    loader = trainer.get_train_dataloader()
+    orders = []
+    for epoch in (0, 1, 2, 1):
+        loader.set_epoch(epoch)
+        orders.append([i for batch in loader.batch_sampler for i in batch])
+    assert orders[0] == list(range(84))
+    assert orders[1] != orders[0] and orders[2] not in orders[:2] and orders[3] == orders[1]
+    for order in orders:
+        assert sorted(order) == list(range(84))
+        assert [sets[i] for i in order] == sets  # each set keeps its places
+    one_set = SpreadTrainer(model=trainer.model, args=sft_config(hp, 72, "out"),
+                            train_dataset=Dataset.from_list(SEED_EXAMPLES),
+                            processing_class=tokenizer)  # fmt: skip
+    assert isinstance(one_set._get_train_sampler(), RandomSampler)
 
 
 def test_streaming_reads_and_trains_on_the_same_examples(tiny_model, tmp_path, monkeypatch):
@@ -216,7 +252,7 @@ def _job_process(spec: Path) -> subprocess.Popen:
 def test_a_killed_job_resumes_from_its_last_complete_checkpoint(shards, tiny_model, tmp_path):
     """SIGKILL mid-training (possibly mid-save), rerun: same steps and weights as uninterrupted."""
     steps = 60
-    killed = job_for("seed", tiny_model, tmp_path / "killed", shards, max_steps=steps,
+    killed = job_for("iteration", tiny_model, tmp_path / "killed", shards, max_steps=steps,
                      save_steps=5, dropout=0.1)  # fmt: skip
     Path(killed.stage_dir).mkdir()
     spec = Path(killed.stage_dir, "job.json")

@@ -3,8 +3,12 @@
 Every example is a TRL prompt-completion conversation, so the loss falls on the answer only.
 """
 
+import random
+from collections.abc import Iterator
+
 from datasets import Dataset, IterableDataset, concatenate_datasets, interleave_datasets
 from datasets import load_dataset as hf_load_dataset
+from torch.utils.data import Sampler
 
 from humpback.schemas.config import SourceMix, TagsConfig
 from humpback.storage.folders import local_files
@@ -62,13 +66,16 @@ def to_examples(data: Examples, convert, **kwargs) -> Examples:
     return data.map(convert, fn_kwargs=kwargs, remove_columns=columns)
 
 
-def mix(sources: list[tuple[Examples, int, SourceMix]], seed: int) -> tuple[Examples, int]:
-    """Mix example sets: each is shuffled, capped and weighted, all with a fixed seed.
+def mix(
+    sources: list[tuple[Examples, int, SourceMix]], seed: int
+) -> tuple[Examples, int, list[int] | None]:
+    """Mix example sets: each is shuffled, capped and weighted, all with a fixed seed; the mix,
+    its size, and the sets' sizes where it is spread.
 
     A weight w uses each example w times (0.5: a seeded half, 2: twice). Streamed sets cannot be
     repeated, so there the weights become sampling probabilities (proportional to size x weight).
-    Several sets in memory are spread (`spread`): a training shorter than an epoch, read in
-    order, sees each set in its share, whatever the seed.
+    Several sets in memory are spread (`spread`), to be read in `SpreadSampler`'s order: a
+    training shorter than an epoch sees each set in its share, whatever the seed.
     """
     parts, sizes = [], []
     for data, n, source in sources:
@@ -90,16 +97,47 @@ def mix(sources: list[tuple[Examples, int, SourceMix]], seed: int) -> tuple[Exam
         mixed = interleave_datasets(
             parts, probabilities, seed=seed, stopping_strategy="all_exhausted"
         )
-        return mixed, sum(sizes)
+        return mixed, sum(sizes), None
     if len(parts) > 1:
-        return spread(parts), sum(sizes)
-    return concatenate_datasets(parts).shuffle(seed=seed), sum(sizes)
+        return spread(parts), sum(sizes), sizes
+    return concatenate_datasets(parts).shuffle(seed=seed), sum(sizes), None
+
+
+SET_COLUMN = "mix_set"  # which set of a spread mix an example comes from
 
 
 def spread(parts: list[Dataset]) -> Dataset:
     """The parts (each already shuffled) in one order whose every prefix holds each part in its
-    share: part j's k-th example goes at (k + 0.5) / len(part j). Two sets of the same sizes get
-    their examples at the same places (an ablation's models see the same seed pairs)."""
+    share: part j's k-th example goes at (k + 0.5) / len(part j), marked j in `SET_COLUMN`.
+    Two sets of the same sizes get their examples at the same places (an ablation's models see
+    the same seed pairs)."""
     starts = [sum(len(p) for p in parts[:j]) for j in range(len(parts))]
     places = sorted(((k + 0.5) / len(p), j, k) for j, p in enumerate(parts) for k in range(len(p)))
-    return concatenate_datasets(parts).select([starts[j] + k for _, j, k in places])
+    marked = [p.add_column(SET_COLUMN, [j] * len(p)) for j, p in enumerate(parts)]
+    return concatenate_datasets(marked).select([starts[j] + k for _, j, k in places])
+
+
+class SpreadSampler(Sampler[int]):
+    """The order a spread mix is read in (`sets`: each example's set, in the mix's order): as
+    laid out in the first epoch; in each later one every set's examples are shuffled again (by
+    the seed and the epoch) among that set's places, as a random sampler reshuffles every epoch.
+    The trainer sets the epoch, so a resumed run reads the order it left."""
+
+    def __init__(self, sets: list[int], seed: int):
+        self.sets, self.seed, self.epoch = sets, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def __iter__(self) -> Iterator[int]:
+        order = list(range(len(self.sets)))
+        if self.epoch:
+            rng = random.Random(f"{self.seed}/{self.epoch}")
+            for j in sorted(set(self.sets)):
+                places = [p for p, s in enumerate(self.sets) if s == j]
+                for place, example in zip(places, rng.sample(places, len(places)), strict=True):
+                    order[place] = example
+        return iter(order)

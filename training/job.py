@@ -50,7 +50,7 @@ def build_examples(job: TrainingJob) -> tuple[data.Examples, int, dict]:
         )
         clipped = sum(fitted["clipped"]) if not streaming else None
         examples = data.to_examples(fitted, data.backward_example)
-        mixed, n = data.mix([(examples, n_seed, SourceMix())], seed)
+        mixed, n, _ = data.mix([(examples, n_seed, SourceMix())], seed)
         return mixed, n, {"seed_examples": n_seed, "clipped_prompts": clipped}
     seed_examples = data.to_examples(seed_rows, data.seed_example, tags=job.tags)
     sources = [(seed_examples, n_seed, job.mix.seed if job.role == "iteration" else SourceMix())]
@@ -59,11 +59,10 @@ def build_examples(job: TrainingJob) -> tuple[data.Examples, int, dict]:
         curated = data.load_shards(job.curated_shards, streaming)
         sources.append((data.to_examples(curated, data.curated_example), n_curated,
                         job.mix.augmented))  # fmt: skip
-    mixed, n = data.mix(sources, seed)
+    mixed, n, spread = data.mix(sources, seed)
     cap = job.mix.augmented.max_examples if job.role == "iteration" else None
     used = n_curated if cap is None else min(n_curated, cap)  # distinct curated examples
-    in_order = len(sources) > 1 and not streaming  # spread by `mix`: read in its order
-    return mixed, n, {"seed_examples": n_seed, "curated_examples": used, "in_order": in_order}
+    return mixed, n, {"seed_examples": n_seed, "curated_examples": used, "spread": spread}
 
 
 def run_job(job: TrainingJob) -> dict:
@@ -92,7 +91,7 @@ def _is_rank_zero() -> bool:
 def _train_in(job: TrainingJob, local_dir: str, checkpoint_url: str | None = None) -> dict:
     examples, n, data_metrics = build_examples(job)
     trained = train(examples, n, job.base_model, job.hp, local_dir, checkpoint_url,
-                    job.chat_template, in_order=data_metrics.get("in_order", False))  # fmt: skip
+                    job.chat_template)  # fmt: skip
     metrics = {**trained, **data_metrics}
     if _is_rank_zero():
         shutil.rmtree(f"{local_dir}/checkpoints", ignore_errors=True)

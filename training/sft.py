@@ -17,6 +17,7 @@ from humpback.inference.allocator import reuse_freed_blocks
 from humpback.inference.chat_template import SAFE_LOADING, load_tokenizer
 from humpback.schemas.config import LoraSettings, TrainingConfig
 from humpback.storage.folders import upload
+from humpback.training.data import SET_COLUMN, SpreadSampler
 from humpback.training.loss_curve import plot_loss
 
 # The paper's (examples, batch size, steps) for its data-scaling runs.
@@ -42,13 +43,10 @@ def paper_batch_and_steps(n_examples: int) -> tuple[int, int]:
     return batch, steps
 
 
-def sft_config(
-    hp: TrainingConfig, n_examples: int, output_dir: str, in_order: bool = False
-) -> SFTConfig:
+def sft_config(hp: TrainingConfig, n_examples: int, output_dir: str) -> SFTConfig:
     """The paper's recipe as an SFTConfig: linear decay to lr * final_lr_factor, loss on answers.
 
-    The batch size is global: split over processes (WORLD_SIZE) and accumulation steps. The
-    examples are read in a seeded random order, or `in_order` as given (a spread mix).
+    The batch size is global: split over processes (WORLD_SIZE) and accumulation steps.
     """
     batch, steps = paper_batch_and_steps(n_examples)
     batch, steps = hp.batch_size or batch, hp.max_steps or steps
@@ -81,7 +79,6 @@ def sft_config(
         report_to="none",
         seed=hp.seed,
         data_seed=hp.seed,
-        train_sampling_strategy="sequential" if in_order else "random",
         disable_tqdm=not sys.stderr.isatty(),  # a log gets one line of figures a step
     )
 
@@ -125,6 +122,18 @@ def last_complete_checkpoint(folder: str) -> str | None:
     return str(complete[-1]) if complete else None
 
 
+class SpreadTrainer(SFTTrainer):
+    """TRL's SFTTrainer that reads a spread mix (data with a `SET_COLUMN`) in its spread order,
+    each set reshuffled in its places every epoch (`SpreadSampler`); other data in TRL's seeded
+    random order."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        names = getattr(self.train_dataset, "column_names", None) or []
+        if SET_COLUMN not in names:  # the trainer's own rows: TRL drops fully masked examples
+            return super()._get_train_sampler(train_dataset)
+        return SpreadSampler(self.train_dataset[SET_COLUMN], self.args.seed)
+
+
 class NoFinalCheckpoint(TrainerCallback):
     """No checkpoint at the last step: the model is saved right after it, and the checkpoint
     (the optimizer's state with it, three times the model) would be deleted unread."""
@@ -154,21 +163,20 @@ def train(
     stage_dir: str,
     checkpoint_url: str | None = None,
     chat_template: str | None = None,
-    in_order: bool = False,
 ) -> dict:
     """Fine-tune `base_model` on `examples` (n_examples of them) into `<stage_dir>/model`.
 
     The tokenizer gets `chat_template` (or a default where it has none), saved with the model.
     Checkpoints go to `<stage_dir>/checkpoints` (and to `checkpoint_url` if set); a rerun
-    resumes from the last complete one. `in_order`: read the examples in their order.
+    resumes from the last complete one. A spread mix is read in its order (`SpreadTrainer`).
     """
-    args = sft_config(hp, n_examples, f"{stage_dir}/checkpoints", in_order)
+    args = sft_config(hp, n_examples, f"{stage_dir}/checkpoints")
     torch.backends.mkldnn.matmul.fp32_precision = hp.fp32_matmul  # CPU only: no GPU op reads it
     reuse_freed_blocks()
     callbacks = [NoFinalCheckpoint()]
     if checkpoint_url:
         callbacks.append(UploadCheckpoints(checkpoint_url))
-    trainer = SFTTrainer(
+    trainer = SpreadTrainer(
         model=load_base(base_model, hp.dropout),
         args=args,
         train_dataset=examples,
