@@ -136,3 +136,25 @@ def test_decontamination_catches_copies_shared_ngrams_and_short_prompts_inside()
     assert not overlap("What is the capital of Spain?")
     assert not overlap("Hi there, how are you?")  # prompts under 3 words match only whole
     assert overlap("hi")
+
+
+def test_iterations_trained_on_the_same_pairs_are_named_one_model(tmp_path):
+    """M2 trained on curate_1's very pairs is M1: the tables of differences say so (a 0 there
+    is by construction), and say nothing of iterations whose pairs differ."""
+    from humpback.run.run_view import RunView
+    from humpback.schemas.records import SFTExample
+    from humpback.storage.shards import write_rows
+
+    rows = [{"messages": [{"role": "user", "content": f"Q{i}?"},
+                          {"role": "assistant", "content": f"A{i}."}],
+             "source": "augmented", "score": 5, "iteration": 1, "segment_id": f"s{i}", "url": "u"}
+            for i in range(3)]  # fmt: skip
+    stages = {"curate_1": rows[:2], "curate_2": rows[1::-1], "curate_3": rows[1:]}
+    for stage, kept in stages.items():
+        write_rows(kept, str(tmp_path / stage), SFTExample)
+        (tmp_path / stage / "manifest.json").write_text(json.dumps({"metrics": {}}))
+    view = RunView(str(tmp_path), list(stages))
+    assert view.same_models == (
+        "M2 is M1 (curate_2 kept curate_1's 2 pairs): the same training data, one model"
+    )
+    assert RunView(str(tmp_path), ["curate_2", "curate_3"]).same_models == ""

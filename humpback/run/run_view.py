@@ -85,6 +85,17 @@ class RunView:
         return {s: load_rows(shard_pattern(f"{self.run_dir}/{s}", Scored.shard))
                 for s in self.done("curate_")}  # fmt: skip
 
+    @cached_property
+    def same_models(self) -> str:
+        """Which consecutive iterations trained on the same curated pairs: one model twice, so
+        a difference between them is 0 by construction, not a measured tie."""
+        kept = {int(s.split("_")[1]): {r["segment_id"] for r in load_rows(
+                    shard_pattern(f"{self.run_dir}/{s}", SFTExample.shard))}
+                for s in self.done("curate_")}  # fmt: skip
+        same = [f"M{t} is M{t - 1} (curate_{t} kept curate_{t - 1}'s {len(kept[t])} pairs)"
+                for t in sorted(kept) if kept[t] == kept.get(t - 1)]  # fmt: skip
+        return "; ".join(same) + ": the same training data, one model" if same else ""
+
     def stage_table(self) -> Table:
         rows = []
         for name, m in self.manifests.items():
@@ -249,6 +260,7 @@ class RunView:
             ("difference", "win rate points", "95% paired bootstrap", "prompts"),
             [(k, fmt(d["difference"], 1), f"[{fmt(d['low'], 1)}, {fmt(d['high'], 1)}]",
               fmt(d["prompts"])) for k, d in m["differences"].items()],
+            self.same_models,
         )  # fmt: skip
         return [rates, differences] if differences.rows else [rates]
 
@@ -268,6 +280,7 @@ class RunView:
             ("difference", "nats/token", "95% paired bootstrap", "prompts"),
             [(k, fmt(d["difference"]), f"[{fmt(d['low'])}, {fmt(d['high'])}]",
               fmt(d["prompts"])) for k, d in m["differences"].items()],
+            self.same_models,
         )  # fmt: skip
         return [means, differences] if differences.rows else [means]
 
