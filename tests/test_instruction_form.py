@@ -161,17 +161,22 @@ def test_an_instruction_that_takes_a_phrase_of_a_training_instruction_is_filtere
     paper = {**segment, "text": "A short paper on Mastodon's moderation, in four pages."}
     assert task.parse(paper, [borrowed])["instruction"] == borrowed
     unchecked = Backtranslate("m", seed_phrases=seed, check_borrow=False, check_how_to=False)
-    assert unchecked.parse(segment, [borrowed])["instruction"] == borrowed
+    kept = unchecked.parse(segment, [borrowed, "Is Mastodon a good place for researchers?"])
+    assert kept["instruction"] == borrowed  # kept, and counted: the rate is measured unchecked
+    assert unchecked.counted(kept) == ["kept_draw:borrows_seed"]
 
 
-def test_the_borrow_rate_counts_every_draw_the_checks_dropped():
+def test_the_borrow_rate_counts_every_draw_that_borrowed_dropped_or_kept():
     step = ModelStep(Backtranslate("m", samples=2), "m", AugmentConfig())
     counts = {"in": 11, "dead_lettered": 1, "filtered:not_an_answer": 2,  # no draw written
               "filtered:borrows_seed": 1, "dropped_draw:borrows_seed": 2,
               "dropped_draw:not_a_request": 1}  # fmt: skip
     found = augment_metrics([step], counts)
     assert found["draws"] == 16 and found["borrowed_draws"] == {"demonstration": 0, "seed": 3}
-    assert found["borrow_rate"] == round(3 / 16, 4)
+    assert found["borrow_rate"] == round(3 / 16, 4) and found["borrowed_kept"] == 0
+    unchecked = augment_metrics([step], {**counts, "kept_draw:borrows_demonstration": 2})
+    assert unchecked["borrowed_draws"] == {"demonstration": 2, "seed": 3}
+    assert unchecked["borrow_rate"] == round(5 / 16, 4) and unchecked["borrowed_kept"] == 2
 
 
 def test_a_segment_whose_first_draw_is_empty_is_dropped_by_a_filtered_draw_with_every_reason():

@@ -140,8 +140,9 @@ class RunView:
         if "borrow_rate" in augment:
             note += (
                 "Augment instructions (every draw) that borrowed a demonstration's topic or a "
-                f"phrase of M_yx's training instructions, dropped: {fmt(augment['borrow_rate'])} "
-                f"({augment.get('borrowed_draws', {})} of {augment.get('draws')}). "
+                f"phrase of M_yx's training instructions: {fmt(augment['borrow_rate'])} "
+                f"({augment.get('borrowed_draws', {})} of {augment.get('draws')}), of which kept "
+                f"as candidates' draws: {augment.get('borrowed_kept', 0)} (the rest dropped). "
             )
         for key, check, name, kind in (
             ("seed_borrow", "training-phrase check", "borrowed", "pairs that borrowed a topic"),

@@ -308,19 +308,21 @@ def augment_steps(run: StageRun) -> list[ModelStep]:
 
 def augment_metrics(steps: list[ModelStep], counts: Mapping[str, int]) -> dict:
     """The demonstrations shown, and the share of the instructions M_yx wrote (every draw) that
-    borrowed from a demonstration or from its training instructions, dropped at the source."""
+    borrowed from a demonstration or from its training instructions; `borrowed_kept`: how many
+    of them the candidates kept (none with `augment.check_borrow`, which drops them)."""
     task = steps[0].task
     shown = task.demonstrations
     pool = {"pool": len(shown.pool), "count": shown.count, "choose": shown.choose}
     asked = counts.get("in", 0) - counts.get("dead_lettered", 0)
     asked -= counts.get(f"filtered:{NOT_AN_ANSWER}", 0)  # screened out: no instruction written
-    borrowed = {source: counts.get(f"filtered:borrows_{source}", 0)
-                + counts.get(f"dropped_draw:borrows_{source}", 0)
+    kinds = ("filtered", "dropped_draw", "kept_draw")
+    borrowed = {source: sum(counts.get(f"{kind}:borrows_{source}", 0) for kind in kinds)
                 for source in ("demonstration", "seed")}  # fmt: skip
+    kept = sum(counts.get(f"kept_draw:borrows_{source}", 0) for source in borrowed)
     written = asked * task.samples
     rate = round(sum(borrowed.values()) / written, 4) if written else None
     return {"demonstrations": pool, "borrow_rate": rate, "borrowed_draws": borrowed,
-            "draws": written}  # fmt: skip
+            "borrowed_kept": kept, "draws": written}  # fmt: skip
 
 
 def curate_steps(run: StageRun, t: int) -> list[ModelStep]:

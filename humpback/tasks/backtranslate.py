@@ -130,12 +130,17 @@ class Backtranslate(Task):
     def counted(self, outcome) -> list[str]:
         """`dropped_draw:<reason>` for each draw dropped besides the one a dropped segment is
         filtered by (its reason is the segment's): with `filtered:<reason>`, every draw's reason
-        is counted."""
+        is counted. Without the borrow check, `kept_draw:<reason>` for each kept draw that
+        borrows: the borrow rate is measured whether or not the check drops."""
         if isinstance(outcome, Filtered):
             return [f"dropped_draw:{reason}" for reason in outcome.also]
-        if isinstance(outcome, dict):
-            return [f"dropped_draw:{reason}" for reason in outcome["dropped"]]
-        return []
+        if not isinstance(outcome, dict):
+            return []
+        counted = [f"dropped_draw:{reason}" for reason in outcome["dropped"]]
+        if not self.check_borrow:
+            drawn = [outcome["instruction"], *outcome["alternatives"]]
+            counted += [f"kept_draw:{r}" for x in drawn if (r := self._borrows(x, outcome))]
+        return counted
 
     def _instruction(self, segment: dict, answer: str) -> str | Rejected | Filtered:
         """One answer's instruction, or why it is none."""
@@ -146,14 +151,20 @@ class Backtranslate(Task):
             problem = form_problem(instruction, segment["text"], BACKWARD_REQUEST)
             if problem:
                 return Filtered(problem, instruction)
-        if self.check_borrow:
-            if self.demonstrations.borrows(instruction, segment["text"], segment["id"]):
-                return Filtered("borrows_demonstration", instruction)
-            if self.seed_phrases.borrowed(instruction, segment["text"]):
-                return Filtered("borrows_seed", instruction)
+        if self.check_borrow and (borrows := self._borrows(instruction, segment)):
+            return Filtered(borrows, instruction)
         if self.check_how_to and unanswered_how_to(instruction, segment["text"]):
             return Filtered(UNANSWERED_HOW_TO, instruction)
         return instruction
+
+    def _borrows(self, instruction: str, segment: dict) -> str | None:
+        """Whether the instruction takes a shown demonstration's topic or a phrase of M_yx's
+        training instructions that its segment lacks: the reason, or None."""
+        if self.demonstrations.borrows(instruction, segment["text"], segment["id"]):
+            return "borrows_demonstration"
+        if self.seed_phrases.borrowed(instruction, segment["text"]):
+            return "borrows_seed"
+        return None
 
 
 def _reason(outcome: Rejected | Filtered) -> str:
