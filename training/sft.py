@@ -131,7 +131,7 @@ class SpreadTrainer(SFTTrainer):
         names = getattr(self.train_dataset, "column_names", None) or []
         if SET_COLUMN not in names:  # the trainer's own rows: TRL drops fully masked examples
             return super()._get_train_sampler(train_dataset)
-        return SpreadSampler(self.train_dataset[SET_COLUMN], self.args.seed)
+        return SpreadSampler(list(self.train_dataset[SET_COLUMN]), self.args.seed)
 
 
 class NoFinalCheckpoint(TrainerCallback):
