@@ -247,6 +247,10 @@ class RunView:
             return []
         note = (f"Judge {m['judge']} ({m['form']}, order: {m['order']}); ties count 0.5; "
                 "standard error of the mean, as AlpacaEval.")  # fmt: skip
+        if m["form"] == "logprobs":
+            note += (" The win rate is the mean of the judge's probability that the model's "
+                     "answer is better (a judge near 0.5 on every pair reads near 50%); wins / "
+                     "draws / losses count the side each pair leans to.")  # fmt: skip
         rates = Table(
             "Win rates against the reference",
             ("model", "win rate %", "SE", "wins / draws / losses", "pairs", "unjudged",
