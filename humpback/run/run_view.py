@@ -172,6 +172,9 @@ class RunView:
             [(k, fmt(f["logprob_per_token"]), fmt(f["rouge_l"]), fmt(f.get("cosine")),
               fmt(f["well_formed"]), fmt(f.get("rouge_l_as_instruction")),
               fmt(f.get("cosine_as_instruction"))) for k, f in m["backward_fidelity"].items()],
+            "the written instruction against the true one; raw ROUGE-L and cosine credit text that"
+            " is no instruction for the topic words it shares (an untrained model comments on the"
+            " answer: 'The response should explain ...'), the 'as instruction' columns score it 0",
         )  # fmt: skip
         tables = [fidelity]
         for key, title in (("curators", "Curators on probe pairs (AUC true vs each kind)"),
