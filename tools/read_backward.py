@@ -20,10 +20,8 @@ from humpback.inference.backend import load_backend
 from humpback.measures.method import as_segment
 from humpback.schemas.config import load_config
 from humpback.storage.shards import load_rows
-from humpback.tasks.backtranslate import Backtranslate
-from humpback.tasks.demonstrations import choose_demonstrations
+from humpback.tasks.backtranslate import Backtranslate, checks_from_seed, outcome_reason
 from humpback.tasks.likelihood import InstructionPMI
-from humpback.tasks.seed_phrases import SeedPhrases
 from humpback.tasks.task import run_in_process
 
 DATA = Path(os.environ.get("HUMPBACK_DATA", Path(__file__).resolve().parents[1] / "../shared/data"))
@@ -44,9 +42,7 @@ def written(run_dir: Path, pairs: list[dict]) -> list[dict]:
     """Each pair with the instruction augment's task writes for its answer, or why none."""
     config = load_config(run_dir / "config.yaml")
     cfg = config.augment
-    seed = load_rows(str(run_dir / "seed" / "seed-*.parquet"))
-    shown = choose_demonstrations(seed, cfg.demonstrations)
-    phrases = SeedPhrases.of([p["instruction"] for p in seed])
+    shown, phrases = checks_from_seed(load_rows(str(run_dir / "seed" / "seed-*.parquet")), cfg)
     backend = load_backend(str(run_dir / "train_backward" / "model"), cfg)
     task = Backtranslate.configured("M_yx", cfg, shown, phrases)
     answers = [_answer(p) for p in pairs]
@@ -62,7 +58,7 @@ def written(run_dir: Path, pairs: list[dict]) -> list[dict]:
         if isinstance(final, dict):
             row |= {"written": final["instruction"], "pmi": final.get("pmi")}
         else:
-            row["dropped"] = getattr(final, "reason", None) or getattr(final, "error", str(final))
+            row["dropped"] = outcome_reason(final)
         rows.append(row)
     return rows
 

@@ -44,8 +44,8 @@ from humpback.schemas.records import (
 from humpback.storage.folders import local_copy, remove_folder, write_text
 from humpback.storage.shards import load_rows, shard_files, shard_pattern, write_rows
 from humpback.tasks.answer_screen import NOT_AN_ANSWER
-from humpback.tasks.backtranslate import Backtranslate
-from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations, choose_demonstrations
+from humpback.tasks.backtranslate import Backtranslate, checks_from_seed
+from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstrations
 from humpback.tasks.likelihood import AnswerIFD, InstructionPMI
 from humpback.tasks.rewrite import Rewrite, Rewritten
 from humpback.tasks.score import Score
@@ -291,9 +291,7 @@ def seed_checks(run: StageRun) -> tuple[Demonstrations, SeedPhrases]:
     offline: they change the prompts and the checks, not the job's steps)."""
     if run.offline:
         return NO_DEMONSTRATIONS, NO_SEED_PHRASES
-    pairs = load_rows(run.inputs["seed"])
-    shown = choose_demonstrations(pairs, run.config.augment.demonstrations)
-    return shown, SeedPhrases.of([p["instruction"] for p in pairs])
+    return checks_from_seed(load_rows(run.inputs["seed"]), run.config.augment)
 
 
 def augment_steps(run: StageRun) -> list[ModelStep]:

@@ -24,7 +24,12 @@ from humpback.inference.backend import Messages
 from humpback.schemas.config import AugmentConfig
 from humpback.schemas.records import Candidate
 from humpback.tasks.answer_screen import NOT_AN_ANSWER, not_an_answer
-from humpback.tasks.demonstrations import NO_DEMONSTRATIONS, Demonstration, Demonstrations
+from humpback.tasks.demonstrations import (
+    NO_DEMONSTRATIONS,
+    Demonstration,
+    Demonstrations,
+    choose_demonstrations,
+)
 from humpback.tasks.how_to import UNANSWERED_HOW_TO, unanswered_how_to
 from humpback.tasks.instruction_form import form_problem
 from humpback.tasks.reads import GenerateSamples, ReadMode
@@ -50,6 +55,13 @@ def backward_prompt(output: str, demonstrations: tuple[Demonstration, ...] = ())
             {"role": "assistant", "content": instruction},
         ]
     return [*turns, {"role": "user", "content": BACKWARD_REQUEST.format(output=output)}]
+
+
+def checks_from_seed(pairs: list[dict], cfg: AugmentConfig) -> tuple[Demonstrations, SeedPhrases]:
+    """From M_yx's training pairs: the demonstrations the backward prompt shows, and the phrases
+    of their instructions (`borrows_seed`)."""
+    shown = choose_demonstrations(pairs, cfg.demonstrations)
+    return shown, SeedPhrases.of([p["instruction"] for p in pairs])
 
 
 def clean_instruction(text: str) -> str:
@@ -117,12 +129,13 @@ class Backtranslate(Task):
     def parse(self, segment: dict, answers: list[str]) -> dict | Rejected | Filtered:
         outcomes = [self._instruction(segment, answer) for answer in answers]
         kept = list(dict.fromkeys(o for o in outcomes if isinstance(o, str)))
-        dropped = [_reason(o) for o in outcomes if not isinstance(o, str)]
+        dropped = [outcome_reason(o) for o in outcomes if not isinstance(o, str)]
         if not kept:  # dropped by the draw that came nearest: a well-formed one, else any
             filtered = sorted((o for o in outcomes if isinstance(o, Filtered)),
                               key=lambda o: o.reason not in FIT_REASONS)  # fmt: skip
             first = filtered[0] if filtered else outcomes[0]
-            others = [_reason(o) for o in outcomes if o is not first and not isinstance(o, str)]
+            others = [outcome_reason(o) for o in outcomes
+                      if o is not first and not isinstance(o, str)]  # fmt: skip
             return replace(first, also=tuple(others)) if isinstance(first, Filtered) else first
         return Candidate(**segment, instruction=kept[0], alternatives=kept[1:], dropped=dropped,
                          backward_model=self.backward_model).model_dump()  # fmt: skip
@@ -167,5 +180,6 @@ class Backtranslate(Task):
         return None
 
 
-def _reason(outcome: Rejected | Filtered) -> str:
+def outcome_reason(outcome: Rejected | Filtered) -> str:
+    """Why a draw or a record was dropped: a filtered one's reason, a rejected one's error."""
     return outcome.reason if isinstance(outcome, Filtered) else outcome.error
