@@ -380,6 +380,7 @@ def test_augment_killed_half_way_on_worker_processes_reruns_without_loss_or_dupl
     os.killpg(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
     assert not (run_dir / "augment" / "manifest.json").exists()  # stopped half-way
+    assert all(json.loads(f.read_text()) for f in cache.rglob("*.json"))  # none torn
 
     result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -8,6 +8,7 @@ import json
 import fsspec
 
 from humpback.inference.backend import Generation, LabelDistribution, Likelihood, Samples
+from humpback.storage.folders import write_files
 
 Result = Generation | Samples | LabelDistribution | Likelihood  # what a read mode returns
 
@@ -28,6 +29,7 @@ def model_fingerprint(model_path: str) -> str:
 
 class RequestCache:
     def __init__(self, directory: str, model_key: str, kind: type[Result]):
+        self.directory = directory.rstrip("/")
         self.fs, self.root = fsspec.core.url_to_fs(directory)
         self.model_key, self.kind = model_key, kind
 
@@ -40,24 +42,24 @@ class RequestCache:
         ]
 
     def _path(self, key: str) -> str:
-        return f"{self.root}/{key[:2]}/{key}.json"
+        return f"{self.directory}/{key[:2]}/{key}.json"
 
     def get(self, keys: list[str]) -> dict[str, Result]:
-        found = self.fs.cat([self._path(k) for k in keys], on_error="omit")
+        paths = {k: f"{self.root}/{k[:2]}/{k}.json" for k in keys}
+        found = self.fs.cat(list(paths.values()), on_error="omit")
         results = {}
         for key in keys:
             try:
-                results[key] = self.kind(**json.loads(found[self._path(key)]))
+                results[key] = self.kind(**json.loads(found[paths[key]]))
             except (KeyError, ValueError, TypeError):  # missing or torn: a miss
                 continue
         return results
 
     def put(self, results: dict[str, Result]) -> None:
-        """Store results without an error (a failure is worth another try)."""
-        kept = {k: r for k, r in results.items() if r.error is None}
-        for prefix in {k[:2] for k in kept}:
-            self.fs.makedirs(f"{self.root}/{prefix}", exist_ok=True)
-        if kept:
-            self.fs.pipe(
-                {self._path(k): json.dumps(dataclasses.asdict(r)).encode() for k, r in kept.items()}
-            )
+        """Store results without an error (a failure is worth another try), each file whole or
+        not at all: a run killed while writing leaves no torn entry."""
+        write_files({
+            self._path(k): json.dumps(dataclasses.asdict(r)).encode()
+            for k, r in results.items()
+            if r.error is None
+        })  # fmt: skip

@@ -3,6 +3,7 @@ removed, models copied to local disk to be loaded and uploaded once written."""
 
 import os
 import tempfile
+import uuid
 from functools import cache
 
 import fsspec
@@ -50,15 +51,25 @@ def read_text(url: str) -> str | None:
 
 
 def write_text(url: str, text: str) -> None:
-    """Write a small file whole or not at all: readers never see half of it. An object store
-    shows an uploaded object whole; a local file is written aside and renamed."""
-    fs, _, (path,) = fsspec.get_fs_token_paths(url)
-    if is_remote(url):
-        fs.pipe_file(path, text.encode())
+    """Write a small file whole or not at all (`write_files`)."""
+    write_files({url: text.encode()})
+
+
+def write_files(files: dict[str, bytes]) -> None:
+    """Write small files on one filesystem, each whole or not at all: readers never see half of
+    one. An object store shows an uploaded object whole (and takes the batch at once); a local
+    file is written aside, under a name of its own, and renamed."""
+    if not files:
         return
-    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-    fs.pipe_file(path + ".tmp", text.encode())
-    fs.mv(path + ".tmp", path)
+    fs, _, paths = fsspec.get_fs_token_paths(list(files), expand=False)
+    if is_remote(next(iter(files))):
+        fs.pipe(dict(zip(paths, files.values(), strict=True)))
+        return
+    for path, blob in zip(paths, files.values(), strict=True):
+        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        aside = f"{path}.{uuid.uuid4().hex}.tmp"
+        fs.pipe_file(aside, blob)
+        fs.mv(aside, path)
 
 
 def remove_folder(url: str) -> None:
