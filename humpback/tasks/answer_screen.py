@@ -33,7 +33,7 @@ NOT_AN_ANSWER = "not_an_answer"  # the filtered reason of a screened-out segment
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
 _PUBLISHER = frozenset({"we", "our", "ours", "us", "we're", "we’re", "we've", "we’ve"})
 _YOU = frozenset({"you", "your", "yours", "you're", "you’re", "yourself"})
-_ADDRESSED = _YOU | {"you'll", "you’ll", "you've", "you’ve"}  # the reader, in personal_voice
+ADDRESSED = _YOU | {"you'll", "you’ll", "you've", "you’ve"}  # the reader (personal_voice, how_to)
 # a person, not a publisher: the reader, or a writer speaking for themself (publisher_voice)
 _READER = _YOU | {"i", "my", "me", "i'm", "i’m", "i've", "i’ve"}
 _SELF = frozenset({"my", "me", "mine", "myself", "i'm", "i’m", "i've", "i’ve", "i'd", "i’d",
@@ -115,7 +115,7 @@ def personal_voice(text: str) -> bool:
         return False
     mine = sum(w in _SELF for w in words)  # a bare "I" may be a numeral or a symbol
     own = len(_I.findall(plain)) + mine
-    addressed = sum(w in _ADDRESSED for w in words)
+    addressed = sum(w in ADDRESSED for w in words)
     return mine > 0 and own >= PERSONAL_SHARE * len(words) and addressed < READER_SHARE * len(words)
 
 

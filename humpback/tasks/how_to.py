@@ -19,7 +19,7 @@ LIMA 3 of 1,000, OpenAssistant 1 of 94.
 
 import re
 
-from humpback.tasks.answer_screen import QUOTED
+from humpback.tasks.answer_screen import ADDRESSED, QUOTED
 from humpback.tasks.instruction_form import FUNCTION_WORDS, QUESTION_WORDS, REQUEST_VERBS
 
 UNANSWERED_HOW_TO = "unanswered_how_to"
@@ -35,9 +35,7 @@ _HOW_TO = re.compile(
     r"|\b(?:give|suggest|recommend) me (?:some |a few )?(?:ideas|tips|advice|suggestions|steps)\b",
     re.IGNORECASE,
 )
-_READER = re.compile(
-    r"\b(?:you|your|yours|yourself|you're|you’re|you'll|you’ll|you've|you’ve)\b", re.IGNORECASE
-)
+_ADDRESSED = re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(ADDRESSED)))})\b", re.IGNORECASE)
 _OPENING = re.compile(r"(?:^|[.!?:]\s+)([A-Z][a-z]+)(?= )(?: (it|them)\b)?", re.MULTILINE)
 _NOT_VERBS = FUNCTION_WORDS | QUESTION_WORDS | set(
     "and but or yet so when if because while since although though unless until after before "
@@ -71,7 +69,7 @@ def tells_how(text: str) -> bool:
     its own words: speech it quotes ("... you ...", an interviewee's) is not its voice."""
     text = QUOTED.sub(" ", text)
     return bool(
-        _READER.search(text)
+        _ADDRESSED.search(text)
         or _imperative(text)
         or _CODE.search(text)
         or _ADVICE.search(text)
