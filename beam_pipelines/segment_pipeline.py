@@ -89,9 +89,10 @@ class SegmentFile(beam.DoFn):
         changes |= found
         return text
 
-    def sections(self, doc: Document) -> list[Section]:
-        """The document's sections within its time budget (else OverBudget)."""
-        deadline = Deadline(self.cfg.document_budget_s)
+    def sections(self, doc: Document, deadline: Deadline | None = None) -> list[Section]:
+        """The document's sections within its time budget (else OverBudget); `deadline` is
+        checked between the steps (by default the configured budget from now)."""
+        deadline = deadline or Deadline(self.cfg.document_budget_s)
         html = doc.markup == "html"
         content = doc.content
         if isinstance(content, bytes):  # the HTML parser reads UTF-8, as most pages already are

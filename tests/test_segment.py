@@ -266,6 +266,17 @@ STRUCTURED = """<html><body><h1>Watering tomatoes</h1><p>Water deeply twice a we
 </body></html>"""
 
 
+def test_the_segmenter_checks_its_deadline_between_its_steps():
+    """The time budget is checked after each step (what the segment bench's split by step reads),
+    in the order the steps run."""
+    from tools.bench.segment_bench import PartClock
+
+    parts: dict[str, float] = {}
+    html_sections(STRUCTURED, PartClock(parts))
+    assert list(parts) == ["markup checked", "parsed", "removed by tag", "furniture removed"]
+    assert all(seconds >= 0 for seconds in parts.values())
+
+
 def test_lists_code_and_tables_keep_their_structure():
     (markdown,) = html_sections(STRUCTURED)
     assert markdown.text == (

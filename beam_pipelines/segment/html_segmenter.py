@@ -69,12 +69,14 @@ def html_sections(
     linear time raises MarkupTooComplex, a page past its deadline OverBudget."""
     page = html.encode("utf-8", "replace") if isinstance(html, str) else html
     check_markup(page)
+    deadline.check("markup checked")
     tree = LexborHTMLParser(page)
+    deadline.check("parsed")
     for node in tree.css(_REMOVED):
         node.decompose(recursive=False)  # its subtree leaves the tree with it
     if tree.body is None:
         return []
-    deadline.check("parsed")
+    deadline.check("removed by tag")
     _remove_furniture(tree.body)
     deadline.check("furniture removed")
     return nested_sections(_blocks(tree.body, deadline, markdown))

@@ -17,8 +17,9 @@ test pages (Readability's extraction as reference) and the HTML responses of the
   starting a pipeline, measured on one page, as a large corpus sees it), for the segmenter alone
   (decode, parse, boilerplate, sections, filters), for trafilatura and resiliparse (decode,
   extract; resiliparse if installed) and for reading the files (decompress, WARC records), with
-  each page's milliseconds (median, 95th percentile). The stage reads its files; the extractors
-  are given the pages, so their speed with the same reading is reported too;
+  each page's milliseconds (median, 95th percentile), and the segmenter's CPU by step (parse,
+  removal by tag, furniture, the walk, ...). The stage reads its files; the extractors are given
+  the pages, so their speed with the same reading is reported too;
 - the profile of the whole stage (cProfile, run apart from the timed run): where its CPU goes;
 - `--samples` random scrapinghub segments, rendered as they go into training.
 """
@@ -46,6 +47,7 @@ from humpback.beam_pipelines.counting import run_and_count
 from humpback.beam_pipelines.io.corpus import read_documents
 from humpback.beam_pipelines.io.documents import Document
 from humpback.beam_pipelines.segment.charsets import decode
+from humpback.beam_pipelines.segment.deadline import Deadline
 from humpback.beam_pipelines.segment.filters import drop_reason
 from humpback.beam_pipelines.segment_pipeline import SegmentFile
 from humpback.run.beam_run import new_pipeline
@@ -149,6 +151,40 @@ def humpback_extractor():
     return extract
 
 
+class PartClock(Deadline):
+    """No budget: the CPU seconds of each step of segmenting, summed over documents by the label
+    of the check that ends the step (the walk checks every 4,096 nodes)."""
+
+    def __init__(self, parts: dict[str, float]):
+        super().__init__(float("inf"))
+        self.parts, self.last = parts, time.process_time()
+
+    def check(self, step: str) -> None:
+        now = time.process_time()
+        self.parts[step] = self.parts.get(step, 0.0) + now - self.last
+        self.last = now
+
+
+def segmenter_parts(files: list[str]) -> dict[str, float]:
+    """The segmenter's CPU seconds over every HTML page, by step: decoding to UTF-8, the markup
+    check, lexbor's parse, removal by tag, role and hidden (CSS selectors), furniture by class
+    and id, the walk and the sections, the filters."""
+    segmenter = SegmentFile(CORPUS, SegmentConfig())
+    segmenter.setup()
+    parts: dict[str, float] = {}
+    for _, doc in html_pages(files):
+        clock = PartClock(parts)
+        try:
+            sections = segmenter.sections(doc, clock)
+        except Exception:  # noqa: BLE001 - a dead letter in the stage
+            continue
+        clock.check("reading blocks")  # the walk's last nodes and the sections
+        for section in sections:
+            drop_reason(section, segmenter.filters)
+        clock.check("filters")
+    return parts
+
+
 def trafilatura_extractor():
     import trafilatura
 
@@ -224,11 +260,13 @@ def render_samples(out_dir: str, references: dict[str, str], n: int) -> list[str
 def timed_passes(files: list[str], tools: list[str], repeats: int, tmp: str) -> dict:
     """Each pass in fresh processes, the passes interleaved: the stage, a one-page stage (a
     pipeline's fixed cost), reading alone, and each extractor over every page."""
-    passes: dict[str, list] = {"stage": [], "fixed": [], "reading": [], **{t: [] for t in tools}}
+    passes: dict[str, list] = {"stage": [], "fixed": [], "reading": [], "parts": [],
+                               **{t: [] for t in tools}}  # fmt: skip
     for i in range(repeats):
         passes["stage"].append(in_fresh_process(run_stage, files, f"{tmp}/stage-{i}"))
         passes["fixed"].append(in_fresh_process(run_stage, files[:1], f"{tmp}/one-page-{i}")[1])
         passes["reading"].append(in_fresh_process(read_cpu, files))
+        passes["parts"].append(in_fresh_process(segmenter_parts, files))
         for tool in tools:
             passes[tool].append(in_fresh_process(time_extractor, files, tool))
         print(f"pass {i + 1} of {repeats}: stage {passes['stage'][-1][1]:.2f} CPU s", flush=True)
@@ -256,6 +294,8 @@ def speed(mb: float, passes: dict, tools: list[str]) -> dict:
             "with reading, marginal": round(with_reading / cpu["stage_marginal"], 2),
         }
     stage_vs["humpback segmenter vs trafilatura"] = round(cpu["trafilatura"] / cpu["humpback"], 2)
+    parts = {step: round(statistics.median(p.get(step, 0.0) for p in passes["parts"]), 3)
+             for step in passes["parts"][0]}  # fmt: skip
     return {
         "passes": len(passes["stage"]),
         "stage_cpu_s_each_pass": [round(c, 2) for _, c in passes["stage"]],
@@ -263,6 +303,7 @@ def speed(mb: float, passes: dict, tools: list[str]) -> dict:
         "mb_per_cpu_s": {k: round(mb / v, 2) for k, v in cpu.items()},
         "stage_vs": stage_vs,
         "ms_by_page": {t: quantiles(ms) for t, ms in by_page.items()},
+        "segmenter_cpu_s_by_step": parts,
     }
 
 
