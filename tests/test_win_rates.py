@@ -158,3 +158,16 @@ def test_iterations_trained_on_the_same_pairs_are_named_one_model(tmp_path):
         "M2 is M1 (curate_2 kept curate_1's 2 pairs): the same training data, one model"
     )
     assert RunView(str(tmp_path), ["curate_2", "curate_3"]).same_models == ""
+    # with the rewrite on, train_t reads rewrite_t's pairs: the same curated pairs rewritten
+    # otherwise are other training data
+    rewritten = [{**r, "messages": [r["messages"][0], {"role": "assistant", "content": "B."}]}
+                 for r in rows[:2]]  # fmt: skip
+    for stage, kept in {"rewrite_1": rows[:2], "rewrite_2": rewritten}.items():
+        write_rows(kept, str(tmp_path / stage), SFTExample)
+        (tmp_path / stage / "manifest.json").write_text(json.dumps({"metrics": {}}))
+    order = ["curate_1", "rewrite_1", "curate_2", "rewrite_2"]
+    assert RunView(str(tmp_path), order).same_models == ""
+    write_rows(rows[1::-1], str(tmp_path / "rewrite_2"), SFTExample)  # rewritten the same
+    assert RunView(str(tmp_path), order).same_models == (
+        "M2 is M1 (rewrite_2 kept rewrite_1's 2 pairs): the same training data, one model"
+    )

@@ -1,6 +1,7 @@
 """One view of a run, read from its manifests and shards: the tables, notes and examples that
 the terminal summary and the HTML report both render (from templates), so they cannot differ."""
 
+import json
 import random
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -72,7 +73,7 @@ class RunView:
         self.stages = stages
         self.manifests = {s: read_manifest(f"{self.run_dir}/{s}") for s in stages}
 
-    def done(self, prefix: str) -> list[str]:
+    def done(self, prefix: str | tuple[str, ...]) -> list[str]:
         return [s for s in self.stages if s.startswith(prefix) and self.manifests[s]]
 
     def metrics(self, stage: str) -> dict | None:
@@ -86,14 +87,22 @@ class RunView:
                 for s in self.done("curate_")}  # fmt: skip
 
     @cached_property
+    def kept(self) -> dict[str, list[dict]]:
+        """The SFT rows of every finished curate and rewrite stage, read once."""
+        return {s: load_rows(shard_pattern(f"{self.run_dir}/{s}", SFTExample.shard))
+                for s in self.done(("curate_", "rewrite_"))}  # fmt: skip
+
+    @cached_property
     def same_models(self) -> str:
-        """Which consecutive iterations trained on the same curated pairs: one model twice, so
-        a difference between them is 0 by construction, not a measured tie."""
-        kept = {int(s.split("_")[1]): {r["segment_id"] for r in load_rows(
-                    shard_pattern(f"{self.run_dir}/{s}", SFTExample.shard))}
-                for s in self.done("curate_")}  # fmt: skip
-        same = [f"M{t} is M{t - 1} (curate_{t} kept curate_{t - 1}'s {len(kept[t])} pairs)"
-                for t in sorted(kept) if kept[t] == kept.get(t - 1)]  # fmt: skip
+        """Which consecutive iterations trained on the same pairs (rewrite_t's where the rewrite
+        ran, else curate_t's, as train_t reads them): one model twice, so a difference between
+        them is 0 by construction, not a measured tie."""
+        trained = {}  # iteration: (stage, its pairs); a rewrite stage comes after its curate
+        for stage, rows in self.kept.items():
+            trained[int(stage.split("_")[1])] = (stage, {json.dumps(r["messages"]) for r in rows})
+        same = [f"M{t} is M{t - 1} ({stage} kept {trained[t - 1][0]}'s {len(pairs)} pairs)"
+                for t, (stage, pairs) in sorted(trained.items())
+                if t - 1 in trained and pairs == trained[t - 1][1]]  # fmt: skip
         return "; ".join(same) + ": the same training data, one model" if same else ""
 
     def stage_table(self) -> Table:
@@ -203,9 +212,7 @@ class RunView:
 
     def curated_sample(self, n: int = 5, seed: int = 0) -> PairGroup | None:
         """`n` random curated pairs of the last curate stage that kept any."""
-        for stage in reversed([s for s in self.stages if s.startswith(("curate_", "rewrite_"))
-                               and self.manifests[s]]):  # fmt: skip
-            rows = load_rows(shard_pattern(f"{self.run_dir}/{stage}", SFTExample.shard))
+        for stage, rows in reversed(self.kept.items()):
             if rows:
                 picked = random.Random(seed).sample(rows, min(n, len(rows)))
                 pairs = [
