@@ -41,11 +41,12 @@ class RequestCache:
             for p in prompts
         ]
 
-    def _path(self, key: str) -> str:
-        return f"{self.directory}/{key[:2]}/{key}.json"
+    @staticmethod
+    def _name(key: str) -> str:
+        return f"{key[:2]}/{key}.json"
 
     def get(self, keys: list[str]) -> dict[str, Result]:
-        paths = {k: f"{self.root}/{k[:2]}/{k}.json" for k in keys}
+        paths = {k: f"{self.root}/{self._name(k)}" for k in keys}  # as the filesystem names them
         found = self.fs.cat(list(paths.values()), on_error="omit")
         results = {}
         for key in keys:
@@ -59,7 +60,7 @@ class RequestCache:
         """Store results without an error (a failure is worth another try), each file whole or
         not at all: a run killed while writing leaves no torn entry."""
         write_files({
-            self._path(k): json.dumps(dataclasses.asdict(r)).encode()
+            f"{self.directory}/{self._name(k)}": json.dumps(dataclasses.asdict(r)).encode()
             for k, r in results.items()
             if r.error is None
         })  # fmt: skip
