@@ -3,8 +3,9 @@
 #   docker build -t REGION-docker.pkg.dev/PROJECT/humpback/worker:0.1.0 .
 #   docker push REGION-docker.pkg.dev/PROJECT/humpback/worker:0.1.0
 # Launch jobs from Python 3.12 too: the launcher's and the workers' minor versions must match.
-# BEAM_VERSION must equal the apache-beam the job is launched with (a test checks it against
-# the installed one), as must the vLLM pin against pyproject's `vllm` extra.
+# BEAM_VERSION must equal the apache-beam the job is launched with: pyproject pins that one
+# exactly (a test checks the pin, this line and the installed Beam against each other), as must
+# the vLLM pin against pyproject's `vllm` extra.
 ARG BEAM_VERSION=2.77.0
 ARG PYTHON_VERSION=3.12
 FROM apache/beam_python${PYTHON_VERSION}_sdk:${BEAM_VERSION} AS beam

@@ -74,10 +74,10 @@ def test_gpu_hints_and_the_worker_accelerator_option_are_not_combined(tmp_path):
 def test_the_dockerfile_matches_the_beam_and_vllm_that_launch_jobs():
     dockerfile = (ROOT / "Dockerfile").read_text()
     (beam,) = re.findall(r"^ARG BEAM_VERSION=(\S+)$", dockerfile, re.M)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert f"apache-beam=={beam}" in [d.split(";")[0].strip() for d in project["dependencies"]]
     assert beam == apache_beam.__version__
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"
-    ]
+    extras = project["optional-dependencies"]
     (vllm,) = extras["vllm"]
     assert f"pip install {vllm} " in dockerfile
     assert re.search(r"^FROM nvidia/cuda:\S+$", dockerfile, re.M)
