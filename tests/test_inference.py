@@ -2,16 +2,22 @@ import warnings
 
 import apache_beam as beam
 import pytest
+import torch
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.testing.util import assert_that
 
 from humpback.beam_pipelines.model_handler import ChatModelHandler
 from humpback.inference.backend import INPUT_TOO_LONG, label_tokens, load_backend, samples_by_seed
 from humpback.run.beam_run import new_pipeline
-from humpback.schemas.config import InferenceConfig, Sampling
+from humpback.schemas.config import InferenceConfig, Sampling, TransformersSettings
 from humpback.tasks.backtranslate import Backtranslate, backward_prompt
 from humpback.tasks.reads import LIKELIHOOD
 from humpback.tasks.score import SCORE_LABELS, SCORE_PREFIX, curation_prompt
+
+# Exact fp32 for the tests that compare one path with another (batched and alone, a shared
+# prefix and padding): a CPU with bf16 units (AMX) computes the default `bf16` setting in bf16,
+# which moves a probability in its third digit.
+EXACT = TransformersSettings(fp32_matmul="ieee")
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +70,24 @@ def test_handler_runs_inside_a_beam_pipeline(tiny_model):
         assert_that(results, check)
 
 
+def test_a_backend_computes_under_its_own_fp32_setting(tiny_model, monkeypatch):
+    exact = load_backend(tiny_model, InferenceConfig(transformers=EXACT))
+    load_backend(tiny_model, InferenceConfig())  # bf16, the default, set in the same process
+    seen, forward = [], exact._forward
+
+    def recorded(*args):
+        seen.append(torch.backends.mkldnn.matmul.fp32_precision)
+        return forward(*args)
+
+    monkeypatch.setattr(exact, "_forward", recorded)
+    exact.label_distribution([curation_prompt("Q?", "A.")], SCORE_PREFIX, SCORE_LABELS)
+    exact.likelihood([[(curation_prompt("Q?", "A."), "Yes.")]])
+    assert seen == ["ieee", "ieee"]
+
+
 def test_length_sorted_batches_return_each_prompt_its_own_result(tiny_model):
-    backend = load_backend(tiny_model, InferenceConfig(batch_size=2, max_input_tokens=512))
+    cfg = InferenceConfig(batch_size=2, max_input_tokens=512, transformers=EXACT)
+    backend = load_backend(tiny_model, cfg)
     prompts = [curation_prompt("Q?", "word " * n) for n in (40, 2, 90, 10, 60)]
     together = backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS)
     for prompt, result in zip(prompts, together, strict=True):
@@ -75,7 +97,8 @@ def test_length_sorted_batches_return_each_prompt_its_own_result(tiny_model):
 
 @pytest.fixture(scope="module")
 def embedded_backend(embedded_model):
-    return load_backend(embedded_model, InferenceConfig(batch_size=3, max_input_tokens=512))
+    cfg = InferenceConfig(batch_size=3, max_input_tokens=512, transformers=EXACT)
+    return load_backend(embedded_model, cfg)
 
 
 def scoring_prompts() -> list:
@@ -169,7 +192,8 @@ def test_identical_prompts_still_each_get_a_result(embedded_backend):
 
 def test_a_sliding_window_model_scores_a_batch_as_it_scores_each_prompt_alone(make_tiny_model):
     model = make_tiny_model("mistral", sliding_window=32)  # shorter than the shared rubric
-    backend = load_backend(model, InferenceConfig(batch_size=3, max_input_tokens=512))
+    cfg = InferenceConfig(batch_size=3, max_input_tokens=512, transformers=EXACT)
+    backend = load_backend(model, cfg)
     prompts = scoring_prompts()
     together = backend.label_distribution(prompts, SCORE_PREFIX, SCORE_LABELS)
     for prompt, result in zip(prompts, together, strict=True):

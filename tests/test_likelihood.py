@@ -5,7 +5,13 @@ import pytest
 from humpback.beam_pipelines.curate_tail import keep_passing
 from humpback.inference.transformers_backend import TransformersBackend
 from humpback.measures.ranking import auc, percentile_ranks, precision_recall
-from humpback.schemas.config import ConfigError, CurateConfig, InferenceConfig, load_config
+from humpback.schemas.config import (
+    ConfigError,
+    CurateConfig,
+    InferenceConfig,
+    TransformersSettings,
+    load_config,
+)
 from humpback.tasks.likelihood import ifd, ifd_from, pmi, pmi_from
 from humpback.tasks.similarity import instruction_similarity
 
@@ -22,7 +28,8 @@ PAIRS = [
 
 def test_batched_and_prefix_shared_likelihoods_equal_one_sequence_at_a_time(tiny_model):
     requests = [pmi(x, y, DEMOS) for x, y in PAIRS] + [ifd(x, y) for x, y in PAIRS]
-    backend = TransformersBackend(tiny_model, InferenceConfig(batch_size=4))
+    exact = TransformersSettings(fp32_matmul="ieee")  # bf16 units (AMX) would move the last digits
+    backend = TransformersBackend(tiny_model, InferenceConfig(batch_size=4, transformers=exact))
     batched = backend.likelihood(requests)
     backend.shares_prefixes = False
     alone = [backend.likelihood([r])[0] for r in requests]

@@ -9,10 +9,13 @@ Sampling draws each prompt's tokens from a generator seeded by that prompt, so a
 same text whatever batch it runs in: a retried bundle, a resumed run or a Dataflow worker that
 batches differently writes the same instructions. Several draws of a prompt (augment's
 `samples`) read it once: its keys and values are repeated for each draw, which then writes what
-a call of its own would.
+a call of its own would. Both hold to the last digit in exact fp32 (`fp32_matmul: ieee`, or
+`bf16` on a CPU without bf16 units); where matrices are multiplied in bf16 (a CPU with AMX, a
+GPU), a batch's shape moves the last digits, and now and then a drawn token.
 """
 
 import copy
+import functools
 import math
 import os
 import zlib
@@ -48,6 +51,19 @@ MIN_SHARED_TOKENS = 16  # below this, recomputing a prefix costs less than copyi
 LOGIT_ROWS = 2048  # scored positions per forward pass: bounds the logits (x vocabulary) held
 
 
+def own_precision(method):
+    """Run a backend's call under its own `fp32_matmul`: torch's setting is the process's, and
+    another backend in the process may have set its own."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        if self.device == "cpu":
+            torch.backends.mkldnn.matmul.fp32_precision = self.cfg.settings.fp32_matmul
+        return method(self, *args, **kwargs)
+
+    return call
+
+
 class PromptSeededSampler(LogitsProcessor):
     """Draws each row's next token with its own generator and leaves generate (greedy) only
     that token, so a row's text does not depend on the rows sampled beside it."""
@@ -70,8 +86,6 @@ class TransformersBackend:
         self.cfg = cfg
         self.device = cfg.settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        if self.device == "cpu":
-            torch.backends.mkldnn.matmul.fp32_precision = cfg.settings.fp32_matmul
         reuse_freed_blocks()
         self.tokenizer = load_tokenizer(model_path, padding_side="left")
         if self.tokenizer.pad_token is None:
@@ -135,6 +149,7 @@ class TransformersBackend:
             for s in self.generate_samples(prompts, sampling, 1)
         ]
 
+    @own_precision
     def generate_samples(
         self, prompts: list[Messages], sampling: Sampling, n: int
     ) -> list[Samples]:
@@ -215,6 +230,7 @@ class TransformersBackend:
         """Each prompt's next-token logits."""
         return self._forward(ids, shared, 1)[0][:, -1, :]
 
+    @own_precision
     def label_distribution(
         self, prompts: list[Messages], answer_prefix: str, labels: list[str]
     ) -> list[LabelDistribution]:
@@ -230,6 +246,7 @@ class TransformersBackend:
                 results[i] = LabelDistribution(probs=row)
         return results
 
+    @own_precision
     def likelihood(self, requests: list[list[Continuation]]) -> list[Likelihood]:
         encoded = encode_continuations(self.tokenizer, requests)
         fits = [ids if len(ids) <= self.cfg.max_input_tokens else None for ids, _ in encoded]

@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 Fp32Matmul = Annotated[
     Literal["bf16", "ieee"],
     Field(
-        description="CPU only. bf16: through oneDNN, which may compute in bf16 (on an AVX-512 "
-        "CPU, 2.3x MKL's throughput at fp32-level error); ieee: MKL's exact fp32"
+        description="CPU only. bf16: through oneDNN, which computes in bf16 where the CPU has "
+        "bf16 units (AMX: log-probabilities move by 3e-3 a token) and in fp32 elsewhere; "
+        "ieee: MKL's exact fp32"
     ),
 ]
 

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 DATA = Path(os.environ.get("HUMPBACK_DATA", Path(__file__).resolve().parents[2] / "../shared/data"))
 SETTINGS = [("default", "ieee"), ("tuned", "ieee"), ("default", "bf16"), ("tuned", "bf16")]
 
@@ -115,6 +117,8 @@ def main() -> None:
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             runs[setting].append(json.loads(out.strip().splitlines()[-1]))
     base = runs[SETTINGS[0]][0]
+    units = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    print(f"bf16 units (AMX or AVX512-BF16): {'yes: bf16 computes in bf16' if units else 'no'}")
     print(f"{'malloc':8} {'matmul':6} {'scored tok/s':>12} {'gen chars/s':>11} "
           f"{'train tok/s':>11} {'max |d logprob/tok|':>19} {'same texts':>10}")  # fmt: skip
     rates = {}
