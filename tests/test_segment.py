@@ -7,7 +7,7 @@ from humpback.beam_pipelines.io.corpus import expand_paths, named_files, read_do
 from humpback.beam_pipelines.io.documents import Document
 from humpback.beam_pipelines.segment.charsets import decode
 from humpback.beam_pipelines.segment.filters import drop_reason, segment_filters
-from humpback.beam_pipelines.segment.html_segmenter import html_sections
+from humpback.beam_pipelines.segment.html_segmenter import _named, html_sections
 from humpback.beam_pipelines.segment.sections import Section
 from humpback.run.beam_run import new_pipeline
 from humpback.schemas.config import CorpusConfig, SegmentConfig
@@ -158,6 +158,16 @@ def test_furniture_and_link_lists_go_and_the_content_stays():
     text = found["Main title"].text
     assert "with one link inside a sentence" in text  # a link inside prose stays
     assert not any(w in text for w in ("Related one", "First!", "Elsewhere", "Share on"))
+
+
+@pytest.mark.parametrize(
+    "element_class, furniture",
+    [("ad", True), ("ads", True), ("col ad", True), ("ad wide", True), ("x.ad", True),
+     ("x-ad", False), ("ad-x", False), ("ad_x", False), ("load", False), ("adsense", False),
+     ("bad", False), ("headline", False)],
+)  # fmt: skip
+def test_an_ad_is_named_by_a_whole_word(element_class, furniture):
+    assert (_named(element_class, None) is not None) is furniture
 
 
 def test_text_sections_cut_at_headings_and_fit_long_runs_into_the_window():

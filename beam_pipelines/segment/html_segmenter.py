@@ -20,10 +20,12 @@ BOILERPLATE_TAGS = [
     "select", "iframe", "svg", "menu", "dialog", "figcaption",
 ]  # fmt: skip
 BOILERPLATE_ROLES = ["navigation", "banner", "contentinfo", "complementary", "search", "menu"]
-# matched against lower-cased names: case-blind search with alternations is five times slower
+# matched against lower-cased names: case-blind search with alternations is five times slower;
+# every alternative opens with a letter (an "ad" looks behind its "a"), so the search skips to
+# the positions where one could start: half the time of an alternative opening with a lookbehind
 BOILERPLATE_NAMES = re.compile(
     r"sidebar|comment|share|sharing|social|related|recommend|promo|sponsor|advert|"
-    r"(?<![\w-])ads?(?![\w-])|banner|breadcrumb|newsletter|subscribe|signup|cookie|consent|"
+    r"a(?<![\w-]a)ds?(?![\w-])|banner|breadcrumb|newsletter|subscribe|signup|cookie|consent|"
     r"popup|modal|masthead|site-header|site-footer|footer|menu|navbar|pagination|pager|toolbar|"
     r"widget|byline|caption|credit|skip-link|mw-editsection|printfooter|catlinks|navbox"
 )
