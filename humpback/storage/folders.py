@@ -65,8 +65,9 @@ def write_files(files: dict[str, bytes]) -> None:
     if is_remote(next(iter(files))):
         fs.pipe(dict(zip(paths, files.values(), strict=True)))
         return
+    for folder in {path.rsplit("/", 1)[0] for path in paths}:
+        fs.makedirs(folder, exist_ok=True)
     for path, blob in zip(paths, files.values(), strict=True):
-        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         aside = f"{path}.{uuid.uuid4().hex}.tmp"
         fs.pipe_file(aside, blob)
         fs.mv(aside, path)

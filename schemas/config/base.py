@@ -9,7 +9,7 @@ Fp32Matmul = Annotated[
     Literal["bf16", "ieee"],
     Field(
         description="CPU only. bf16: through oneDNN, which computes in bf16 where the CPU has "
-        "bf16 units (AMX: log-probabilities move by 3e-3 a token) and in fp32 elsewhere; "
+        "bf16 units (AMX: log-probabilities move by up to 2.5e-3 a token) and in fp32 elsewhere; "
         "ieee: MKL's exact fp32"
     ),
 ]
